@@ -328,3 +328,95 @@ fn parse_flag_value(flag: &Flag, text: &str) -> Result<Value, String> {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVER: CommandLine = CommandLine {
+        program: "server",
+        version: "1",
+        about: "A server.",
+        host_name: "BIND_IP",
+        host_help: "address",
+        default_host: "0.0.0.0",
+        default_port: 9999,
+        port_zero_means_any: true,
+        flags: &[
+            Flag {
+                name: "-w",
+                kind: FlagKind::Seconds { default: 5.0 },
+                help: "timeout",
+            },
+            Flag {
+                name: "--max-clients",
+                kind: FlagKind::Count { default: 8 },
+                help: "bound",
+            },
+        ],
+        example: "run it",
+    };
+
+    fn read(arguments: &[&str]) -> Outcome {
+        SERVER.read(arguments.iter().map(|argument| argument.to_string()))
+    }
+
+    fn run(arguments: &[&str]) -> Arguments {
+        match read(arguments) {
+            Outcome::Run(arguments) => arguments,
+            other => panic!("{arguments:?} should run, not {other:?}"),
+        }
+    }
+
+    /// No arguments give the defaults, and 0 seconds means no timeout.
+    #[test]
+    fn defaults_and_flags() {
+        let defaults = run(&[]);
+        assert_eq!((defaults.host.as_str(), defaults.port), ("0.0.0.0", 9999));
+        assert_eq!(defaults.timeout("-w"), Some(Duration::from_secs(5)));
+        assert_eq!(defaults.count("--max-clients"), 8);
+
+        let given = run(&["-w", "0", "--max-clients=3", "[::1]", "0"]);
+        assert_eq!((given.host.as_str(), given.port), ("::1", 0));
+        assert_eq!(given.timeout("-w"), None);
+        assert_eq!(given.count("--max-clients"), 3);
+        assert_eq!(
+            run(&["-w", "0.25"]).timeout("-w"),
+            Some(Duration::from_millis(250))
+        );
+    }
+
+    /// Help and version win wherever they appear; `--` ends the flags.
+    #[test]
+    fn help_version_and_double_dash() {
+        assert!(matches!(read(&["x", "--help"]), Outcome::Help));
+        assert!(matches!(read(&["-V"]), Outcome::Version));
+        assert!(matches!(
+            read(&["--", "-h"]),
+            Outcome::Run(Arguments { ref host, .. }) if host == "-h"
+        ));
+    }
+
+    /// Bad values name themselves.
+    #[test]
+    fn usage_errors_name_the_bad_value() {
+        let error = |arguments: &[&str]| match read(arguments) {
+            Outcome::UsageError(message) => message,
+            other => panic!("{arguments:?} should be a usage error, not {other:?}"),
+        };
+        assert_eq!(
+            error(&["-w", "-3"]),
+            "invalid value '-3' for -w: expected seconds from 0 to 86400"
+        );
+        assert_eq!(
+            error(&["-w", "NaN"]),
+            "invalid value 'NaN' for -w: expected seconds from 0 to 86400"
+        );
+        assert_eq!(error(&["--max-clients"]), "--max-clients needs a value");
+        assert_eq!(error(&["[]"]), "BIND_IP must not be empty");
+        assert_eq!(
+            error(&["h", "99999"]),
+            "invalid port '99999': expected a number from 0 to 65535 (0 picks any free port)"
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! Helpers shared by the integration tests of every package.
+//!
+//! Each package's tests include this file with
+//! `#[path = "../../common/tests/support/mod.rs"] mod support;`, because
+//! test code cannot be shared through the `common` library without shipping
+//! it in the programs. Every wait here has a deadline.
+#![allow(dead_code)] // Each test file uses only some of these helpers.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Long enough for a slow, busy CI machine; no test should come near it.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// The workspace's root folder.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("a package folder should sit in the workspace")
+        .to_path_buf()
+}
+
+/// A path under `docs/python/`.
+pub fn python_script(name: &str) -> PathBuf {
+    workspace_root().join("docs/python").join(name)
+}
+
+/// `python3`, if it is installed. Where it is missing the test prints that
+/// it was skipped, except under `CI=true`, where a missing python3 fails.
+pub fn python3(test_name: &str) -> Option<Command> {
+    let found = Command::new("python3")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|status| status.success())
+        .unwrap_or(false);
+    if found {
+        let mut command = Command::new("python3");
+        // Unbuffered, so that the tests see each line when it is printed.
+        command.arg("-u");
+        return Some(command);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{test_name}: python3 is required under CI=true but was not found");
+    }
+    eprintln!("{test_name}: skipped, python3 not found");
+    None
+}
+
+/// Runs a command to the end with nothing on stdin, killing it if it takes
+/// longer than `limit`.
+pub fn run_with_limit(command: &mut Command, limit: Duration) -> Output {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the program should start");
+    wait_with_limit(child, limit)
+}
+
+/// Waits for a started child to finish, killing it after [`DEADLINE`].
+pub fn wait_for_output(child: Child) -> Output {
+    wait_with_limit(child, DEADLINE)
+}
+
+fn wait_with_limit(mut child: Child, limit: Duration) -> Output {
+    // Read both pipes while waiting, so a child with a lot to say never
+    // blocks on a full pipe.
+    let stdout = child.stdout.take().map(read_in_background);
+    let stderr = child.stderr.take().map(read_in_background);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting should work") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the program ran longer than {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    let collect = |reader: Option<thread::JoinHandle<Vec<u8>>>| {
+        reader.map_or_else(Vec::new, |reader| {
+            reader.join().expect("the reader should finish")
+        })
+    };
+    Output {
+        status,
+        stdout: collect(stdout),
+        stderr: collect(stderr),
+    }
+}
+
+fn read_in_background(
+    mut pipe: impl std::io::Read + Send + 'static,
+) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+/// Output as text, for comparing lines.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("the output should be UTF-8")
+}
+
+/// A long-running program (a server) whose stdout is read line by line.
+/// Dropping it kills the process.
+pub struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Running {
+    pub fn start(command: &mut Command) -> Running {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the program should start");
+        let stdout = child.stdout.take().expect("stdout should be piped");
+        let (sender, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines }
+    }
+
+    /// The next line printed, waiting at most [`DEADLINE`].
+    pub fn next_line(&self) -> String {
+        self.lines
+            .recv_timeout(DEADLINE)
+            .unwrap_or_else(|error| panic!("no line within {DEADLINE:?}: {error}"))
+    }
+
+    /// The next `count` lines.
+    pub fn next_lines(&self, count: usize) -> Vec<String> {
+        (0..count).map(|_| self.next_line()).collect()
+    }
+
+    /// Whether a line arrives within `wait`; for checking that nothing more was printed.
+    pub fn line_within(&self, wait: Duration) -> Option<String> {
+        self.lines.recv_timeout(wait).ok()
+    }
+
+    /// Reads the `IP:PORT` at the end of a line such as
+    /// `[*] Listening on 127.0.0.1:40000`.
+    pub fn address_from(line: &str) -> SocketAddr {
+        let address = line.rsplit(' ').next().expect("the line should have words");
+        address
+            .parse()
+            .unwrap_or_else(|_| panic!("{line:?} should end with an address"))
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .try_wait()
+            .expect("waiting should work")
+            .is_none()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One exchange with a server: connect, send `request`, read until the
+/// server closes, and return what it sent.
+pub fn exchange(address: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut stream =
+        TcpStream::connect_timeout(&address, DEADLINE).expect("the server should accept");
+    stream
+        .set_read_timeout(Some(DEADLINE))
+        .expect("timeout should set");
+    stream.write_all(request).expect("the request should send");
+    let mut reply = Vec::new();
+    stream
+        .read_to_end(&mut reply)
+        .expect("the reply should end cleanly");
+    reply
+}

@@ -1,0 +1,263 @@
+//! tcp-client against peers on loopback: one the test plays with std::net,
+//! Python's own http.server, and the Python reference server.
+
+#[path = "../../common/tests/support/mod.rs"]
+mod support;
+
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener};
+use std::process::Command;
+use std::thread;
+use std::time::Duration;
+
+use support::{DEADLINE, Running, run_with_limit, text};
+
+fn tcp_client() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tcp-client"))
+}
+
+/// Serves one connection: records the request up to the blank line that
+/// ends its headers, sends `reply`, closes, and returns the request.
+fn serve_once(listener: TcpListener, reply: &'static [u8]) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let (mut connection, _) = listener.accept().expect("the client should connect");
+        connection
+            .set_read_timeout(Some(DEADLINE))
+            .expect("timeout should set");
+        let mut request = Vec::new();
+        let mut byte = [0u8; 1];
+        while !request.ends_with(b"\r\n\r\n") {
+            match connection
+                .read(&mut byte)
+                .expect("the request should arrive")
+            {
+                0 => break,
+                _ => request.push(byte[0]),
+            }
+        }
+        connection.write_all(reply).expect("the reply should send");
+        request
+    })
+}
+
+fn run_against(listen_on: &str, host_argument: &str) -> (Vec<u8>, std::process::Output) {
+    let listener = TcpListener::bind(listen_on).expect("loopback should bind");
+    let port = listener.local_addr().expect("bound").port();
+    let server = serve_once(listener, b"HTTP/1.0 200 OK\r\n\r\nit's\x1b[0m\xff");
+    let output = run_with_limit(
+        tcp_client().args([host_argument, &port.to_string()]),
+        DEADLINE,
+    );
+    (
+        server.join().expect("the server thread should finish"),
+        output,
+    )
+}
+
+/// Sends the exact request bytes over IPv4 and prints the reply as Python would.
+#[test]
+fn sends_the_request_and_prints_the_reply_like_python() {
+    let (request, output) = run_against("127.0.0.1:0", "127.0.0.1");
+    assert_eq!(request, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    assert_eq!(
+        text(&output.stdout),
+        "b\"HTTP/1.0 200 OK\\r\\n\\r\\nit's\\x1b[0m\\xff\"\n"
+    );
+    assert_eq!(text(&output.stderr), "");
+    assert_eq!(output.status.code(), Some(0));
+}
+
+/// Works end to end over IPv6 `::1`, with the literal bracketed in `Host`.
+#[test]
+fn talks_to_an_ipv6_server() {
+    let (request, output) = run_against("[::1]:0", "::1");
+    assert_eq!(request, b"GET / HTTP/1.1\r\nHost: [::1]\r\n\r\n");
+    assert_eq!(
+        text(&output.stdout),
+        "b\"HTTP/1.0 200 OK\\r\\n\\r\\nit's\\x1b[0m\\xff\"\n"
+    );
+    assert_eq!(output.status.code(), Some(0));
+}
+
+/// Python's own `http.server` answers the request with a real HTTP response.
+#[test]
+fn gets_a_real_http_response_from_python_http_server() {
+    let Some(mut python) = support::python3("gets_a_real_http_response_from_python_http_server")
+    else {
+        return;
+    };
+    let folder = std::env::temp_dir();
+    let server = Running::start(
+        python
+            .args(["-m", "http.server", "0", "--bind", "127.0.0.1"])
+            .arg("--directory")
+            .arg(&folder),
+    );
+    // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+    let banner = server.next_line();
+    let port = banner
+        .split(' ')
+        .nth(5)
+        .unwrap_or_else(|| panic!("unexpected banner {banner:?}"));
+    let output = run_with_limit(tcp_client().args(["127.0.0.1", port]), DEADLINE);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let printed = text(&output.stdout);
+    assert!(
+        printed.starts_with("b'HTTP/1.0 200 OK\\r\\nServer: SimpleHTTP/"),
+        "{printed:?}"
+    );
+    assert!(
+        printed.contains("\\r\\n\\r\\n<!DOCTYPE HTML>"),
+        "{printed:?}"
+    );
+}
+
+/// The Python reference server receives our request and answers `ACK!`.
+#[test]
+fn works_with_the_python_reference_server() {
+    let Some(mut python) = support::python3("works_with_the_python_reference_server") else {
+        return;
+    };
+    let server = Running::start(
+        python
+            .arg(support::python_script("tcp_server.py"))
+            .args(["127.0.0.1", "0"]),
+    );
+    let address = Running::address_from(&server.next_line());
+    let output = run_with_limit(
+        tcp_client().args(["127.0.0.1", &address.port().to_string()]),
+        DEADLINE,
+    );
+    assert_eq!(text(&output.stdout), "b'ACK!'\n");
+    assert_eq!(output.status.code(), Some(0));
+    let lines = server.next_lines(3);
+    assert!(lines[0].starts_with("[*] Accepted connection from: 127.0.0.1:"));
+    assert_eq!(
+        lines[1],
+        r"[*] Received: b'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'"
+    );
+    assert!(lines[2].starts_with("('127.0.0.1', "), "{lines:?}");
+}
+
+/// Each bad command line gives exit status 2, one error line and the usage.
+#[test]
+fn rejects_bad_command_lines_with_status_2() {
+    let usage = "usage: tcp-client [-w SECS] [HOST] [PORT]   (try --help for more)\n";
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["127.0.0.1", "0"],
+            "error: invalid port '0': expected a number from 1 to 65535\n",
+        ),
+        (
+            &["127.0.0.1", "65536"],
+            "error: invalid port '65536': expected a number from 1 to 65535\n",
+        ),
+        (
+            &["127.0.0.1", "-1"],
+            "error: invalid port '-1': expected a number from 1 to 65535\n",
+        ),
+        (
+            &["127.0.0.1", "abc"],
+            "error: invalid port 'abc': expected a number from 1 to 65535\n",
+        ),
+        (&["--bogus"], "error: unknown option '--bogus'\n"),
+        (
+            &["a", "1", "extra"],
+            "error: too many arguments: 'extra' (expected at most HOST and PORT)\n",
+        ),
+        (
+            &["-w", "soon"],
+            "error: invalid value 'soon' for -w: expected seconds from 0 to 86400\n",
+        ),
+    ];
+    for (arguments, error_line) in cases {
+        let output = run_with_limit(tcp_client().args(arguments), DEADLINE);
+        assert_eq!(output.status.code(), Some(2), "{arguments:?}");
+        assert_eq!(
+            text(&output.stderr),
+            format!("{error_line}{usage}"),
+            "{arguments:?}"
+        );
+        assert_eq!(text(&output.stdout), "");
+    }
+}
+
+/// `--help` shows the defaults and how to run the client with its partner.
+#[test]
+fn help_shows_defaults_and_the_partner() {
+    let output = run_with_limit(tcp_client().arg("--help"), DEADLINE);
+    assert_eq!(output.status.code(), Some(0));
+    let help = text(&output.stdout);
+    assert!(
+        help.contains(
+            "  HOST           name or IP address of the server (default: www.google.com)\n"
+        ),
+        "{help}"
+    );
+    assert!(
+        help.contains("  PORT           port, 1 to 65535 (default: 80)\n"),
+        "{help}"
+    );
+    assert!(help.ends_with("Example, in two terminals:\n  cargo run -p tcp-server\n  cargo run -p tcp-client -- 127.0.0.1 9999\n"), "{help}");
+    let version = run_with_limit(tcp_client().arg("-V"), DEADLINE);
+    assert_eq!(
+        text(&version.stdout),
+        format!("tcp-client {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+/// A reserved `.invalid` name fails with one line and status 1.
+#[test]
+fn a_name_that_does_not_resolve_fails_cleanly() {
+    let output = run_with_limit(tcp_client().args(["no-such-host.invalid", "80"]), DEADLINE);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with("error: could not resolve host 'no-such-host.invalid': "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// A refused connection on loopback says so and suggests starting the server.
+#[test]
+fn a_refused_connection_suggests_starting_the_server() {
+    let port = closed_port("127.0.0.1:0");
+    let output = run_with_limit(
+        tcp_client().args(["127.0.0.1", &port.to_string()]),
+        DEADLINE,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: could not connect to 127.0.0.1 port {port} (127.0.0.1:{port}: connection refused); \
+             nothing is listening there: start the server with `cargo run -p tcp-server`\n"
+        )
+    );
+    assert_eq!(text(&output.stdout), "");
+}
+
+/// A server that accepts but never answers makes the client give up after `-w`.
+#[test]
+fn a_silent_server_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("loopback should bind");
+    let port = listener.local_addr().expect("bound").port();
+    let output = run_with_limit(
+        tcp_client().args(["-w", "0.3", "127.0.0.1", &port.to_string()]),
+        Duration::from_secs(10),
+    );
+    drop(listener);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        format!("error: no reply from 127.0.0.1 port {port} in time; wait longer with -w SECS\n")
+    );
+}
+
+/// A port that was free a moment ago: bind it, note it, let it go.
+fn closed_port(bind: &str) -> u16 {
+    let listener = TcpListener::bind(bind).expect("loopback should bind");
+    let address: SocketAddr = listener.local_addr().expect("bound");
+    address.port()
+}

@@ -1,0 +1,191 @@
+//! tcp-server against clients on loopback: clients the test plays with
+//! std::net, and the Python reference client.
+
+#[path = "../../common/tests/support/mod.rs"]
+pub mod support;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+
+use support::{DEADLINE, Running, run_with_limit, text};
+
+fn tcp_server() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tcp-server"))
+}
+
+/// Starts the server on an ephemeral loopback port and returns it with the
+/// address it printed.
+fn start_server(bind_ip: &str, extra_arguments: &[&str]) -> (Running, SocketAddr) {
+    let server = Running::start(tcp_server().args(extra_arguments).args([bind_ip, "0"]));
+    let first_line = server.next_line();
+    let address = Running::address_from(&first_line);
+    assert_eq!(first_line, format!("[*] Listening on {address}"));
+    (server, address)
+}
+
+/// Answers `ACK!`, then closes, and prints the script's lines in its order.
+#[test]
+fn answers_ack_and_prints_every_line() {
+    let (server, address) = start_server("127.0.0.1", &[]);
+    assert_eq!(address.ip().to_string(), "127.0.0.1");
+    let mut client = TcpStream::connect_timeout(&address, DEADLINE).expect("should connect");
+    let client_address = client.local_addr().expect("bound");
+    client
+        .set_read_timeout(Some(DEADLINE))
+        .expect("timeout should set");
+    std::io::Write::write_all(&mut client, b"hello\x00'\r\n").expect("should send");
+    let mut reply = Vec::new();
+    std::io::Read::read_to_end(&mut client, &mut reply).expect("should read to a clean end");
+    assert_eq!(reply, b"ACK!");
+    assert_eq!(
+        server.next_lines(3),
+        [
+            format!("[*] Accepted connection from: {client_address}"),
+            r#"[*] Received: b"hello\x00'\r\n""#.to_string(),
+            client_address.to_string(),
+        ]
+    );
+}
+
+/// Works end to end over IPv6 `::1`.
+#[test]
+fn serves_over_ipv6() {
+    let (server, address) = start_server("::1", &[]);
+    assert_eq!(address.ip().to_string(), "::1");
+    let reply = support::exchange(address, b"over six");
+    assert_eq!(reply, b"ACK!");
+    let lines = server.next_lines(3);
+    assert!(
+        lines[0].starts_with("[*] Accepted connection from: [::1]:"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1], "[*] Received: b'over six'");
+    assert!(lines[2].starts_with("[::1]:"), "{lines:?}");
+}
+
+/// The Python reference client gets `ACK!`, and we print its request.
+#[test]
+fn works_with_the_python_reference_client() {
+    let Some(mut python) = support::python3("works_with_the_python_reference_client") else {
+        return;
+    };
+    let (server, address) = start_server("127.0.0.1", &[]);
+    let output = run_with_limit(
+        python
+            .arg(support::python_script("tcp_client.py"))
+            .args(["127.0.0.1", &address.port().to_string()]),
+        DEADLINE,
+    );
+    assert_eq!(text(&output.stdout), "b'ACK!'\n");
+    assert_eq!(output.status.code(), Some(0));
+    let lines = server.next_lines(3);
+    assert!(
+        lines[0].starts_with("[*] Accepted connection from: 127.0.0.1:"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines[1],
+        r"[*] Received: b'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'"
+    );
+    assert_eq!(
+        lines[2],
+        lines[0].trim_start_matches("[*] Accepted connection from: ")
+    );
+}
+
+/// Each bad command line gives exit status 2, one error line and the usage.
+#[test]
+fn rejects_bad_command_lines_with_status_2() {
+    let usage =
+        "usage: tcp-server [-w SECS] [--max-clients N] [BIND_IP] [PORT]   (try --help for more)\n";
+    let any_port = "expected a number from 0 to 65535 (0 picks any free port)";
+    let cases: [(&[&str], String); 6] = [
+        (
+            &["127.0.0.1", "65536"],
+            format!("error: invalid port '65536': {any_port}\n"),
+        ),
+        (
+            &["127.0.0.1", "-1"],
+            format!("error: invalid port '-1': {any_port}\n"),
+        ),
+        (
+            &["127.0.0.1", "abc"],
+            format!("error: invalid port 'abc': {any_port}\n"),
+        ),
+        (
+            &["--max-clients", "0"],
+            "error: invalid value '0' for --max-clients: expected a whole number of at least 1\n"
+                .to_string(),
+        ),
+        (
+            &["--verbose"],
+            "error: unknown option '--verbose'\n".to_string(),
+        ),
+        (
+            &["127.0.0.1", "1", "2"],
+            "error: too many arguments: '2' (expected at most BIND_IP and PORT)\n".to_string(),
+        ),
+    ];
+    for (arguments, error_line) in cases {
+        let output = run_with_limit(tcp_server().args(arguments), DEADLINE);
+        assert_eq!(output.status.code(), Some(2), "{arguments:?}");
+        assert_eq!(
+            text(&output.stderr),
+            format!("{error_line}{usage}"),
+            "{arguments:?}"
+        );
+    }
+}
+
+/// `--help` says what `--max-clients` bounds and shows the partner.
+#[test]
+fn help_explains_the_bounds() {
+    let output = run_with_limit(tcp_server().arg("-h"), DEADLINE);
+    assert_eq!(output.status.code(), Some(0));
+    let help = text(&output.stdout);
+    assert!(
+        help.contains("--max-clients N  serve at most N clients at once, one thread each;"),
+        "{help}"
+    );
+    assert!(
+        help.contains(
+            "  PORT             port to listen on, 0 for any free port (default: 9999)\n"
+        ),
+        "{help}"
+    );
+    assert!(
+        help.ends_with("  cargo run -p tcp-server\n  cargo run -p tcp-client -- 127.0.0.1 9999\n"),
+        "{help}"
+    );
+}
+
+/// A port that is taken gives one line naming the address, and status 1.
+#[test]
+fn a_taken_port_fails_cleanly() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("loopback should bind");
+    let port = taken.local_addr().expect("bound").port();
+    let output = run_with_limit(
+        tcp_server().args(["127.0.0.1", &port.to_string()]),
+        DEADLINE,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!("error: could not listen on 127.0.0.1:{port}: ")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// A reserved `.invalid` name fails with one line and status 1.
+#[test]
+fn a_bind_name_that_does_not_resolve_fails_cleanly() {
+    let output = run_with_limit(tcp_server().args(["no-such-host.invalid", "0"]), DEADLINE);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with("error: could not resolve host 'no-such-host.invalid': "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

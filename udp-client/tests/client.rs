@@ -1,0 +1,197 @@
+//! udp-client against peers on loopback: an echo socket the test plays with
+//! std::net, a Python UDP peer, the shipped echo-server example, and silence.
+
+#[path = "../../common/tests/support/mod.rs"]
+mod support;
+
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use support::{DEADLINE, Running, run_with_limit, text};
+
+fn udp_client() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_udp-client"))
+}
+
+/// Answers one datagram with `reply` and returns what it received.
+fn answer_once(bind: &str, reply: &'static [u8]) -> (u16, thread::JoinHandle<Vec<u8>>) {
+    let peer = UdpSocket::bind(bind).expect("loopback should bind");
+    peer.set_read_timeout(Some(DEADLINE))
+        .expect("timeout should set");
+    let port = peer.local_addr().expect("bound").port();
+    let handle = thread::spawn(move || {
+        let mut datagram = [0u8; 1024];
+        let (length, sender) = peer
+            .recv_from(&mut datagram)
+            .expect("a datagram should arrive");
+        peer.send_to(reply, sender).expect("the reply should send");
+        datagram[..length].to_vec()
+    });
+    (port, handle)
+}
+
+/// Sends exactly `AAABBBCCC` and prints the reply as Python would.
+#[test]
+fn sends_the_datagram_and_prints_the_reply() {
+    let (port, peer) = answer_once("127.0.0.1:0", b"reply \"quoted\"\n");
+    let output = run_with_limit(
+        udp_client().args(["127.0.0.1", &port.to_string()]),
+        DEADLINE,
+    );
+    assert_eq!(peer.join().expect("the peer should finish"), b"AAABBBCCC");
+    assert_eq!(text(&output.stdout), "b'reply \"quoted\"\\n'\n");
+    assert_eq!(text(&output.stderr), "");
+    assert_eq!(output.status.code(), Some(0));
+}
+
+/// Works end to end over IPv6 `::1`.
+#[test]
+fn talks_to_an_ipv6_peer() {
+    let (port, peer) = answer_once("[::1]:0", b"AAABBBCCC");
+    let output = run_with_limit(udp_client().args(["::1", &port.to_string()]), DEADLINE);
+    assert_eq!(peer.join().expect("the peer should finish"), b"AAABBBCCC");
+    assert_eq!(text(&output.stdout), "b'AAABBBCCC'\n");
+    assert_eq!(output.status.code(), Some(0));
+}
+
+/// A peer written in Python echoes our datagram back.
+#[test]
+fn works_with_a_python_udp_peer() {
+    let Some(mut python) = support::python3("works_with_a_python_udp_peer") else {
+        return;
+    };
+    let peer = Running::start(python.args([
+        "-c",
+        "import socket\n\
+         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+         s.settimeout(20)\n\
+         s.bind(('127.0.0.1', 0))\n\
+         print('[*] Listening on %s:%d' % s.getsockname())\n\
+         data, addr = s.recvfrom(4096)\n\
+         s.sendto(data, addr)\n\
+         print(data)\n",
+    ]));
+    let address = Running::address_from(&peer.next_line());
+    let output = run_with_limit(
+        udp_client().args(["127.0.0.1", &address.port().to_string()]),
+        DEADLINE,
+    );
+    assert_eq!(text(&output.stdout), "b'AAABBBCCC'\n");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(peer.next_line(), "b'AAABBBCCC'");
+}
+
+/// The echo-server example, as a learner runs it, answers the client.
+#[test]
+fn works_with_the_shipped_echo_server() {
+    // cargo builds a package's examples before its tests, next to them.
+    let mut example = std::env::current_exe().expect("the test should know its path");
+    example.pop(); // the test binary
+    if example.ends_with("deps") {
+        example.pop();
+    }
+    let example: PathBuf = example
+        .join("examples")
+        .join(format!("echo-server{}", std::env::consts::EXE_SUFFIX));
+    let server = Running::start(Command::new(&example).args(["127.0.0.1", "0"]));
+    let listening = server.next_line();
+    assert!(
+        listening.starts_with("[*] Listening on UDP 127.0.0.1:"),
+        "{listening}"
+    );
+    let address = Running::address_from(&listening);
+    let output = run_with_limit(
+        udp_client().args(["127.0.0.1", &address.port().to_string()]),
+        DEADLINE,
+    );
+    assert_eq!(text(&output.stdout), "b'AAABBBCCC'\n");
+    assert_eq!(output.status.code(), Some(0));
+    let echoed = server.next_line();
+    assert!(
+        echoed.starts_with("[*] Echoing b'AAABBBCCC' to 127.0.0.1:"),
+        "{echoed}"
+    );
+}
+
+/// With nobody listening, the client gives up after `-w`, says why, and
+/// names the command that starts a peer.
+#[test]
+fn a_silent_peer_times_out_with_advice() {
+    // A bound socket that never answers: nothing can be more silent.
+    let silent = UdpSocket::bind("127.0.0.1:0").expect("loopback should bind");
+    let port = silent.local_addr().expect("bound").port();
+    let started = Instant::now();
+    let output = run_with_limit(
+        udp_client().args(["-w", "0.3", "127.0.0.1", &port.to_string()]),
+        Duration::from_secs(10),
+    );
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: no reply from 127.0.0.1:{port} in time; UDP does not report a peer that is \
+             not listening, so silence is all we get; start one with \
+             `cargo run -p udp-client --example echo-server` and send to its port 9999, or \
+             wait longer with -w SECS\n"
+        )
+    );
+    assert_eq!(text(&output.stdout), "");
+}
+
+/// Each bad command line gives exit status 2, one error line and the usage.
+#[test]
+fn rejects_bad_command_lines_with_status_2() {
+    let usage = "usage: udp-client [-w SECS] [HOST] [PORT]   (try --help for more)\n";
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["127.0.0.1", "0"],
+            "error: invalid port '0': expected a number from 1 to 65535\n",
+        ),
+        (
+            &["127.0.0.1", "65536"],
+            "error: invalid port '65536': expected a number from 1 to 65535\n",
+        ),
+        (
+            &["127.0.0.1", "-1"],
+            "error: invalid port '-1': expected a number from 1 to 65535\n",
+        ),
+        (
+            &["127.0.0.1", "abc"],
+            "error: invalid port 'abc': expected a number from 1 to 65535\n",
+        ),
+        (&["-x"], "error: unknown option '-x'\n"),
+        (
+            &["a", "1", "2"],
+            "error: too many arguments: '2' (expected at most HOST and PORT)\n",
+        ),
+    ];
+    for (arguments, error_line) in cases {
+        let output = run_with_limit(udp_client().args(arguments), DEADLINE);
+        assert_eq!(output.status.code(), Some(2), "{arguments:?}");
+        assert_eq!(
+            text(&output.stderr),
+            format!("{error_line}{usage}"),
+            "{arguments:?}"
+        );
+    }
+}
+
+/// A reserved `.invalid` name fails with one line and status 1.
+#[test]
+fn a_name_that_does_not_resolve_fails_cleanly() {
+    let output = run_with_limit(
+        udp_client().args(["no-such-host.invalid", "9999"]),
+        DEADLINE,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with("error: could not resolve host 'no-such-host.invalid': "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
