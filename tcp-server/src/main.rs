@@ -173,21 +173,24 @@ fn serve_client(mut client_socket: TcpStream, timeout: Option<Duration>) -> anyh
         .context("could not read the client's address")?;
     say(format_args!("{peer_address}"));
 
-    close_gracefully(client_socket);
+    close_gracefully(client_socket, bytes_read == RECV_BUFFER_SIZE);
     Ok(())
 }
 
 /// Closes the connection so that the client sees `ACK!` and then a clean
 /// end of stream, even when it sent more than we read.
 ///
-/// Python's `close()` (and dropping a `TcpStream`) with unread bytes still
-/// waiting makes the kernel answer with a reset instead of a normal close,
-/// and a reset can destroy `ACK!` before the client reads it. So we first
-/// say we are done sending (`shutdown(SHUT_WR)` sends FIN), then read and
-/// discard what is left until the client closes its side, bounded in bytes
-/// and in time.
-fn close_gracefully(mut client_socket: TcpStream) {
-    if client_socket.shutdown(Shutdown::Write).is_err() {
+/// Python's `close()` (and dropping a `TcpStream`) while unread bytes wait in
+/// the socket makes the kernel answer with a reset instead of a normal close,
+/// and a reset can destroy `ACK!` before the client reads it.
+///
+/// A `read` that returned less than the buffer could hold took everything
+/// that had arrived, so then we close at once, as the script does. A full
+/// buffer means more may be waiting: we first say we are done sending
+/// (`shutdown(SHUT_WR)` sends FIN), then read and discard the rest until the
+/// client closes its side, bounded in bytes and in time.
+fn close_gracefully(mut client_socket: TcpStream, more_may_be_waiting: bool) {
+    if !more_may_be_waiting || client_socket.shutdown(Shutdown::Write).is_err() {
         return;
     }
     let deadline = Instant::now() + DRAIN_TIME_LIMIT;
