@@ -23,7 +23,9 @@
 //!
 //!     --clients 16,64     concurrent clients, one run for each (default 16,64)
 //!     --exchanges N       exchanges per run (default 20000)
-//!     --servers LIST      which servers, from rust,python,inline (default all)
+//!     --servers LIST      which servers, from rust, python, inline and
+//!                         inline-backlog-5, the inline server with the
+//!                         script's listen(5) (default rust,python,inline)
 //!     --rounds R          runs per server, taking turns; the summary shows
 //!                         the median round of each (default 3)
 //!     --idle K            slow-client mode: hold K idle connections open
@@ -76,8 +78,11 @@ struct Settings {
 
 fn run() -> anyhow::Result<()> {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    if arguments.first().map(String::as_str) == Some("--serve-inline") {
-        return serve_inline();
+    if let [flag, backlog] = arguments.as_slice() {
+        if flag == "--serve-inline" {
+            let backlog = backlog.parse().context("the backlog should be a number")?;
+            return serve_inline(backlog);
+        }
     }
     let settings = parse_settings(&arguments)?;
     let log_folder = std::env::temp_dir().join(format!("tcp-server-load-{}", std::process::id()));
@@ -199,10 +204,19 @@ impl Server {
             }
             "inline" => {
                 let mut command = Command::new(&here);
-                command.arg("--serve-inline");
+                command.args(["--serve-inline", &INLINE_BACKLOG.to_string()]);
                 command
             }
-            other => bail!("unknown server '{other}': expected rust, python or inline"),
+            // The same inline server with the script's `listen(5)`, to show
+            // what a short backlog costs.
+            "inline-backlog-5" => {
+                let mut command = Command::new(&here);
+                command.args(["--serve-inline", "5"]);
+                command
+            }
+            other => bail!(
+                "unknown server '{other}': expected rust, python, inline or inline-backlog-5"
+            ),
         };
         let log_path = log_folder.join(format!("{name}.log"));
         let log = File::create(&log_path)
@@ -303,9 +317,16 @@ impl Report {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        // A handshake the kernel dropped for want of backlog is sent again
+        // after one second, so exchanges over a second show a full backlog.
+        let over_one_second = self
+            .latencies
+            .iter()
+            .filter(|latency| **latency >= Duration::from_secs(1))
+            .count();
         println!(
-            "{name:>7}: {:>8.0} exchanges/s  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>8.2} ms  \
-             ok {:>6}  {errors}  ({} clients, {:.2} s; {peak})",
+            "{name:>18}: {:>6.0} exchanges/s  p50 {:>5.2} ms  p99 {:>6.2} ms  max {:>7.1} ms  \
+             over 1 s {over_one_second:>4}  ok {:>5}  {errors}  ({} clients, {:.2} s; {peak})",
             self.exchanges_per_second(),
             milliseconds(self.percentile(0.50)),
             milliseconds(self.percentile(0.99)),
@@ -512,8 +533,8 @@ fn wait_until_dropped(idle: &[TcpStream], limit: Duration) -> usize {
 /// same lines printed, but done inside the accept loop with no hand-off to
 /// another thread, and closing at once without tcp-server's graceful drain.
 /// Little can be faster with blocking sockets; nothing is more fragile.
-fn serve_inline() -> anyhow::Result<()> {
-    let listener = common::net::listen_tcp(SocketAddr::from(([127, 0, 0, 1], 0)), INLINE_BACKLOG)
+fn serve_inline(backlog: i32) -> anyhow::Result<()> {
+    let listener = common::net::listen_tcp(SocketAddr::from(([127, 0, 0, 1], 0)), backlog)
         .context("could not listen on 127.0.0.1")?;
     let mut out = LineWriter::new(io::stdout());
     writeln!(out, "[*] Listening on {}", listener.local_addr()?)?;
