@@ -55,7 +55,10 @@ fn read_page(name: &str) -> (PathBuf, Vec<Block>) {
         match open.take() {
             None if trimmed.starts_with("```") => {
                 open = Some(Block {
-                    info: trimmed[3..].split_whitespace().map(str::to_string).collect(),
+                    info: trimmed[3..]
+                        .split_whitespace()
+                        .map(str::to_string)
+                        .collect(),
                     lines: Vec::new(),
                     line_number: index + 1,
                 });
@@ -89,13 +92,22 @@ fn every_page_is_read_by_this_test() {
     let docs = workspace_root().join("docs");
     let mut found: Vec<String> = std::fs::read_dir(&docs)
         .expect("docs/ should exist")
-        .map(|entry| entry.expect("a readable entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("a readable entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|name| name.ends_with(".md"))
         .collect();
     found.sort();
     let mut known: Vec<String> = PAGES.iter().map(|(name, _)| name.to_string()).collect();
     known.sort();
-    assert_eq!(found, known, "add new pages to PAGES in common/tests/docs.rs");
+    assert_eq!(
+        found, known,
+        "add new pages to PAGES in common/tests/docs.rs"
+    );
 }
 
 /// Every Rust and Python block is found verbatim in the file it names.
@@ -123,7 +135,8 @@ fn code_blocks_match_their_source_files() {
             let have = significant_lines(source_text.lines());
             assert!(!wanted.is_empty(), "{place}: empty code block");
             assert!(
-                have.windows(wanted.len()).any(|window| window == wanted.as_slice()),
+                have.windows(wanted.len())
+                    .any(|window| window == wanted.as_slice()),
                 "{place}: this block is not in {source} as written:\n{}",
                 wanted.join("\n")
             );
@@ -146,7 +159,10 @@ fn every_python_line_is_on_its_page() {
             .collect();
         let script_text = std::fs::read_to_string(workspace_root().join(&source)).expect("script");
         for line in significant_lines(script_text.lines()) {
-            assert!(shown.contains(&line), "docs/{page} does not show this line of {source}: {line}");
+            assert!(
+                shown.contains(&line),
+                "docs/{page} does not show this line of {source}: {line}"
+            );
         }
     }
 }
@@ -166,7 +182,10 @@ fn transcripts_match_real_runs() {
                 .iter()
                 .find_map(|word| word.strip_prefix("session="))
                 .unwrap_or_else(|| {
-                    panic!("docs/{page}:{}: a console block needs session=NAME", block.line_number)
+                    panic!(
+                        "docs/{page}:{}: a console block needs session=NAME",
+                        block.line_number
+                    )
                 })
                 .to_string();
             sessions.entry(session).or_default().push(block);
@@ -229,7 +248,15 @@ fn steps(block: &Block, place: &str) -> Vec<Step> {
 fn runnable(command: &str, port: &str, place: &str) -> (Command, bool) {
     let words: Vec<&str> = command.split_whitespace().collect();
     let (program, arguments, is_server): (PathBuf, Vec<&str>, bool) = match words.as_slice() {
-        ["cargo", "run", "-p", package, "--example", example, rest @ ..] => (
+        [
+            "cargo",
+            "run",
+            "-p",
+            package,
+            "--example",
+            example,
+            rest @ ..,
+        ] => (
             target_folder().join("examples").join(binary_name(example)),
             rest.strip_prefix(&["--"]).unwrap_or(rest).to_vec(),
             package == &"udp-client" && example == &"echo-server",
@@ -243,16 +270,26 @@ fn runnable(command: &str, port: &str, place: &str) -> (Command, bool) {
             let mut python = Command::new("python3");
             python.arg("-u").arg(workspace_root().join(script));
             let is_server = script.ends_with("_server.py");
-            let arguments: Vec<String> =
-                rest.iter().map(|word| swap_port(word, port, is_server)).collect();
+            let arguments: Vec<String> = rest
+                .iter()
+                .map(|word| swap_port(word, port, is_server))
+                .collect();
             python.args(arguments);
             return (python, is_server);
         }
         _ => panic!("{place}: the test cannot run `{command}`"),
     };
-    assert!(program.exists(), "{place}: {} is missing; run cargo test --workspace", program.display());
+    assert!(
+        program.exists(),
+        "{place}: {} is missing; run cargo test --workspace",
+        program.display()
+    );
     let mut runnable = Command::new(program);
-    runnable.args(arguments.iter().map(|word| swap_port(word, port, is_server)));
+    runnable.args(
+        arguments
+            .iter()
+            .map(|word| swap_port(word, port, is_server)),
+    );
     (runnable, is_server)
 }
 
@@ -282,7 +319,9 @@ fn target_folder() -> PathBuf {
 /// client command in page order, and compares each block with the page.
 fn check_session(page: &str, session: &str, blocks: &[Block]) {
     let place = |block: &Block| format!("docs/{page}:{} (session={session})", block.line_number);
-    if blocks.iter().any(|block| block.lines.iter().any(|line| line.starts_with("$ python3")))
+    if blocks
+        .iter()
+        .any(|block| block.lines.iter().any(|line| line.starts_with("$ python3")))
         && support::python3("transcripts_match_real_runs").is_none()
     {
         return;
@@ -300,7 +339,12 @@ fn check_session(page: &str, session: &str, blocks: &[Block]) {
         let steps = steps(block, &place(block));
         let (mut command, is_server) = runnable(&steps[0].command, &port, &place(block));
         if is_server {
-            assert_eq!(steps.len(), 1, "{}: a server's block holds only its own command", place(block));
+            assert_eq!(
+                steps.len(),
+                1,
+                "{}: a server's block holds only its own command",
+                place(block)
+            );
             let running = Running::start(&mut command);
             let listening = running.next_line();
             port = Running::address_from(&listening).port().to_string();

@@ -214,9 +214,9 @@ impl Server {
                 command.args(["--serve-inline", "5"]);
                 command
             }
-            other => bail!(
-                "unknown server '{other}': expected rust, python, inline or inline-backlog-5"
-            ),
+            other => {
+                bail!("unknown server '{other}': expected rust, python, inline or inline-backlog-5")
+            }
         };
         let log_path = log_folder.join(format!("{name}.log"));
         let log = File::create(&log_path)

@@ -17,7 +17,7 @@
 mod workers;
 
 use std::io::{self, Read as _, Write as _};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -98,8 +98,8 @@ fn run() -> anyhow::Result<()> {
 
     // The script starts a new thread for every client, without limit. We
     // keep a crew of at most `max_clients` threads and reuse them.
-    let mut workers = workers::Workers::new(max_clients, move |client_socket| {
-        handle_client(client_socket, client_timeout);
+    let mut workers = workers::Workers::new(max_clients, move |(client_socket, address)| {
+        handle_client(client_socket, address, client_timeout);
     });
 
     let mut accept_retry_delay = FIRST_ACCEPT_RETRY_DELAY;
@@ -109,7 +109,7 @@ fn run() -> anyhow::Result<()> {
                 accept_retry_delay = FIRST_ACCEPT_RETRY_DELAY;
                 say(format_args!("[*] Accepted connection from: {address}"));
                 // Spin up our client thread: hand the connection to a worker.
-                workers.hand_off(client);
+                workers.hand_off((client, address));
             }
             // `accept` fails when the process runs out of file descriptors,
             // and on some systems when a client gave up before being
@@ -127,16 +127,12 @@ fn run() -> anyhow::Result<()> {
 }
 
 /// This is our client handling thread: the twin of the script's
-/// `handle_client`. Any trouble with this one client ends up as one line,
-/// and never reaches the accept loop.
-fn handle_client(client_socket: TcpStream, timeout: Option<Duration>) {
-    // Keep the peer's address for the error line: after a reset the socket
-    // may no longer be able to tell us.
-    let peer = client_socket
-        .peer_addr()
-        .map_or_else(|_| "a client".to_string(), |address| address.to_string());
+/// `handle_client`. Any trouble with this one client ends up as one line
+/// that names it, and never reaches the accept loop. The address comes from
+/// `accept`, because after a reset the socket may no longer know it.
+fn handle_client(client_socket: TcpStream, address: SocketAddr, timeout: Option<Duration>) {
     if let Err(error) = serve_client(client_socket, timeout) {
-        say(format_args!("[!] {peer}: {error:#}"));
+        say(format_args!("[!] {address}: {error:#}"));
     }
 }
 

@@ -15,9 +15,12 @@
 //! hold all have a fixed upper bound, whatever clients do.
 
 use std::collections::VecDeque;
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
+
+/// A client's socket and the address `accept` gave for it.
+pub type Connection = (TcpStream, SocketAddr);
 
 /// Each worker needs little stack: a 1 KiB buffer and some formatting.
 const WORKER_STACK_SIZE: usize = 256 * 1024;
@@ -25,7 +28,7 @@ const WORKER_STACK_SIZE: usize = 256 * 1024;
 /// The worker threads and the queue that feeds them.
 pub struct Workers {
     shared: Arc<Shared>,
-    handler: Arc<dyn Fn(TcpStream) + Send + Sync>,
+    handler: Arc<dyn Fn(Connection) + Send + Sync>,
     max_threads: usize,
     threads_started: usize,
 }
@@ -40,7 +43,7 @@ struct Shared {
 }
 
 struct State {
-    queue: VecDeque<TcpStream>,
+    queue: VecDeque<Connection>,
     idle_workers: usize,
     /// True while `hand_off` waits for room in a full queue.
     hand_off_is_waiting: bool,
@@ -49,7 +52,7 @@ struct State {
 impl Workers {
     /// A crew of at most `max_threads` threads, each running `handler` on one
     /// connection at a time. Threads start on demand, not all at once.
-    pub fn new(max_threads: usize, handler: impl Fn(TcpStream) + Send + Sync + 'static) -> Self {
+    pub fn new(max_threads: usize, handler: impl Fn(Connection) + Send + Sync + 'static) -> Self {
         Workers {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
@@ -69,7 +72,7 @@ impl Workers {
 
     /// Gives a connection to a worker, starting one if none is free and the
     /// limit allows. Waits while the queue is full.
-    pub fn hand_off(&mut self, connection: TcpStream) {
+    pub fn hand_off(&mut self, connection: Connection) {
         let mut state = self.shared.lock();
         while state.queue.len() >= self.shared.queue_capacity {
             state.hand_off_is_waiting = true;
@@ -115,7 +118,7 @@ impl Workers {
 }
 
 /// One worker's life: wait for a connection, serve it, and again.
-fn work(shared: &Shared, handler: &(dyn Fn(TcpStream) + Send + Sync)) {
+fn work(shared: &Shared, handler: &(dyn Fn(Connection) + Send + Sync)) {
     loop {
         let mut state = shared.lock();
         state.idle_workers += 1;
