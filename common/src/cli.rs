@@ -95,7 +95,9 @@ impl Arguments {
     /// which means "wait forever".
     pub fn timeout(&self, flag_name: &str) -> Option<Duration> {
         match self.value(flag_name) {
-            Value::Seconds(seconds) if seconds > 0.0 => Some(Duration::from_secs_f64(seconds)),
+            Value::Seconds(seconds) if seconds > 0.0 => {
+                Some(Duration::from_secs_f64(seconds))
+            }
             Value::Seconds(_) => None,
             Value::Count(_) => panic!("{flag_name} should be a Seconds flag"),
         }
@@ -114,7 +116,9 @@ impl Arguments {
             .iter()
             .find(|(name, _)| *name == flag_name)
             .map(|(_, value)| *value)
-            .unwrap_or_else(|| panic!("{flag_name} should be declared in the CommandLine"))
+            .unwrap_or_else(|| {
+                panic!("{flag_name} should be declared in the CommandLine")
+            })
     }
 }
 
@@ -183,15 +187,25 @@ impl CommandLine {
                         Some((name, value)) => (name, Some(value.to_string())),
                         None => (argument.as_str(), None),
                     };
-                    let Some(flag) = self.flags.iter().find(|flag| flag.name == name) else {
-                        return Outcome::UsageError(format!("unknown option '{argument}'"));
+                    let Some(flag) =
+                        self.flags.iter().find(|flag| flag.name == name)
+                    else {
+                        return Outcome::UsageError(format!(
+                            "unknown option '{argument}'"
+                        ));
                     };
-                    let Some(text) = inline_value.or_else(|| arguments.next()) else {
-                        return Outcome::UsageError(format!("{name} needs a value"));
+                    let Some(text) = inline_value.or_else(|| arguments.next())
+                    else {
+                        return Outcome::UsageError(format!(
+                            "{name} needs a value"
+                        ));
                     };
                     match parse_flag_value(flag, &text) {
                         Ok(value) => {
-                            for slot in values.iter_mut().filter(|(known, _)| *known == name) {
+                            for slot in values
+                                .iter_mut()
+                                .filter(|(known, _)| *known == name)
+                            {
                                 slot.1 = value;
                             }
                         }
@@ -212,12 +226,16 @@ impl CommandLine {
             .next()
             .unwrap_or_else(|| self.default_host.to_string());
         // Allow the bracketed form of an IPv6 literal, as in URLs: [::1]
-        let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-            Some(inner) => inner.to_string(),
-            None => host,
-        };
+        let host =
+            match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+                Some(inner) => inner.to_string(),
+                None => host,
+            };
         if host.is_empty() {
-            return Outcome::UsageError(format!("{} must not be empty", self.host_name));
+            return Outcome::UsageError(format!(
+                "{} must not be empty",
+                self.host_name
+            ));
         }
         let port = match positionals.next() {
             None => self.default_port,
@@ -288,7 +306,10 @@ impl CommandLine {
             ));
         }
         rows.push(("-h, --help".to_string(), "print this help".to_string()));
-        rows.push(("-V, --version".to_string(), "print the version".to_string()));
+        rows.push((
+            "-V, --version".to_string(),
+            "print the version".to_string(),
+        ));
 
         let width = rows.iter().map(|(left, _)| left.len()).max().unwrap_or(0);
         let mut help = format!("{}\n\n{}\n\n", self.about, self.usage());
@@ -298,7 +319,8 @@ impl CommandLine {
         }
         help.push_str("\nExample, in two terminals:\n");
         for line in self.example.lines() {
-            writeln!(help, "  {line}").expect("writing to a String should not fail");
+            writeln!(help, "  {line}")
+                .expect("writing to a String should not fail");
         }
         help
     }
@@ -315,7 +337,9 @@ fn parse_flag_value(flag: &Flag, text: &str) -> Result<Value, String> {
     let name = flag.name;
     match flag.kind {
         FlagKind::Seconds { .. } => match text.parse::<f64>() {
-            Ok(seconds) if (0.0..=MAX_SECONDS).contains(&seconds) => Ok(Value::Seconds(seconds)),
+            Ok(seconds) if (0.0..=MAX_SECONDS).contains(&seconds) => {
+                Ok(Value::Seconds(seconds))
+            }
             _ => Err(format!(
                 "invalid value '{text}' for {name}: expected seconds from 0 to {MAX_SECONDS}"
             )),
@@ -402,7 +426,9 @@ mod tests {
     fn usage_errors_name_the_bad_value() {
         let error = |arguments: &[&str]| match read(arguments) {
             Outcome::UsageError(message) => message,
-            other => panic!("{arguments:?} should be a usage error, not {other:?}"),
+            other => {
+                panic!("{arguments:?} should be a usage error, not {other:?}")
+            }
         };
         assert_eq!(
             error(&["-w", "-3"]),

@@ -8,7 +8,10 @@
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{
+    Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
+    UdpSocket,
+};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -26,7 +29,9 @@ pub fn resolve(host: &str, port: u16) -> anyhow::Result<Vec<SocketAddr>> {
         .with_context(|| format!("could not resolve host '{host}'"))?
         .collect();
     if addresses.is_empty() {
-        anyhow::bail!("could not resolve host '{host}': the lookup returned no address");
+        anyhow::bail!(
+            "could not resolve host '{host}': the lookup returned no address"
+        );
     }
     Ok(addresses)
 }
@@ -52,7 +57,10 @@ pub fn connect_tcp(
     Err(ConnectFailure { attempts })
 }
 
-fn connect_one(address: SocketAddr, timeout: Option<Duration>) -> io::Result<TcpStream> {
+fn connect_one(
+    address: SocketAddr,
+    timeout: Option<Duration>,
+) -> io::Result<TcpStream> {
     // Python: socket.socket(AF_INET or AF_INET6, SOCK_STREAM)
     let socket = Socket::new(
         Domain::for_address(address),
@@ -81,7 +89,8 @@ impl ConnectFailure {
     /// connection: nothing is listening on this machine at that port.
     pub fn refused_on_loopback(&self) -> bool {
         self.attempts.iter().all(|(address, error)| {
-            address.ip().is_loopback() && error.kind() == io::ErrorKind::ConnectionRefused
+            address.ip().is_loopback()
+                && error.kind() == io::ErrorKind::ConnectionRefused
         })
     }
 }
@@ -102,7 +111,9 @@ impl std::error::Error for ConnectFailure {}
 fn short_reason(error: &io::Error) -> String {
     match error.kind() {
         io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => "timed out".to_string(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+            "timed out".to_string()
+        }
         _ => error.to_string(),
     }
 }
@@ -116,7 +127,10 @@ fn short_reason(error: &io::Error) -> String {
 /// server can bind its port again while connections from its last run sit in
 /// TIME_WAIT. On Windows the same option would let another process take over
 /// the port, so std, mio and tokio all leave it off there, and so do we.
-pub fn listen_tcp(address: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+pub fn listen_tcp(
+    address: SocketAddr,
+    backlog: i32,
+) -> io::Result<TcpListener> {
     let socket = Socket::new(
         Domain::for_address(address),
         Type::STREAM,

@@ -31,7 +31,9 @@ impl fmt::Display for PythonBytes<'_> {
                 b'\t' => formatter.write_str(r"\t")?,
                 b'\n' => formatter.write_str(r"\n")?,
                 b'\r' => formatter.write_str(r"\r")?,
-                _ if char::from(byte) == quote => write!(formatter, "\\{quote}")?,
+                _ if char::from(byte) == quote => {
+                    write!(formatter, "\\{quote}")?
+                }
                 b' '..=b'~' => write!(formatter, "{}", char::from(byte))?,
                 _ => write!(formatter, "\\x{byte:02x}")?,
             }

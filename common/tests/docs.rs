@@ -47,7 +47,8 @@ struct Block {
 
 fn read_page(name: &str) -> (PathBuf, Vec<Block>) {
     let path = workspace_root().join("docs").join(name);
-    let page = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{name}: {error}"));
+    let page = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{name}: {error}"));
     let mut blocks = Vec::new();
     let mut open: Option<Block> = None;
     for (index, line) in page.lines().enumerate() {
@@ -78,7 +79,9 @@ fn read_page(name: &str) -> (PathBuf, Vec<Block>) {
 }
 
 /// Lines without indentation, skipping blank ones.
-fn significant_lines(lines: impl IntoIterator<Item = impl AsRef<str>>) -> Vec<String> {
+fn significant_lines(
+    lines: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Vec<String> {
     lines
         .into_iter()
         .map(|line| line.as_ref().trim().to_string())
@@ -102,7 +105,8 @@ fn every_page_is_read_by_this_test() {
         .filter(|name| name.ends_with(".md"))
         .collect();
     found.sort();
-    let mut known: Vec<String> = PAGES.iter().map(|(name, _)| name.to_string()).collect();
+    let mut known: Vec<String> =
+        PAGES.iter().map(|(name, _)| name.to_string()).collect();
     known.sort();
     assert_eq!(
         found, known,
@@ -125,12 +129,14 @@ fn code_blocks_match_their_source_files() {
                 CODE_LANGUAGES.contains(&language),
                 "{place}: a block needs a language from {CODE_LANGUAGES:?} or {OTHER_LANGUAGES:?}"
             );
-            let source = block
-                .info
-                .get(1)
-                .unwrap_or_else(|| panic!("{place}: name the source file after the language"));
-            let source_text = std::fs::read_to_string(workspace_root().join(source))
-                .unwrap_or_else(|error| panic!("{place}: cannot read {source}: {error}"));
+            let source = block.info.get(1).unwrap_or_else(|| {
+                panic!("{place}: name the source file after the language")
+            });
+            let source_text =
+                std::fs::read_to_string(workspace_root().join(source))
+                    .unwrap_or_else(|error| {
+                        panic!("{place}: cannot read {source}: {error}")
+                    });
             let wanted = significant_lines(&block.lines);
             let have = significant_lines(source_text.lines());
             assert!(!wanted.is_empty(), "{place}: empty code block");
@@ -153,11 +159,15 @@ fn every_python_line_is_on_its_page() {
         let (_, blocks) = read_page(page);
         let shown: Vec<String> = blocks
             .iter()
-            .filter(|block| block.info.first().map(String::as_str) == Some("python"))
+            .filter(|block| {
+                block.info.first().map(String::as_str) == Some("python")
+            })
             .filter(|block| block.info.get(1) == Some(&source))
             .flat_map(|block| significant_lines(&block.lines))
             .collect();
-        let script_text = std::fs::read_to_string(workspace_root().join(&source)).expect("script");
+        let script_text =
+            std::fs::read_to_string(workspace_root().join(&source))
+                .expect("script");
         for line in significant_lines(script_text.lines()) {
             assert!(
                 shown.contains(&line),
@@ -234,7 +244,9 @@ fn steps(block: &Block, place: &str) -> Vec<Step> {
             }),
             None => steps
                 .last_mut()
-                .unwrap_or_else(|| panic!("{place}: a transcript starts with a `$ ` command"))
+                .unwrap_or_else(|| {
+                    panic!("{place}: a transcript starts with a `$ ` command")
+                })
                 .shown
                 .push(line.clone()),
         }
@@ -247,38 +259,39 @@ fn steps(block: &Block, place: &str) -> Vec<Step> {
 /// a real one.
 fn runnable(command: &str, port: &str, place: &str) -> (Command, bool) {
     let words: Vec<&str> = command.split_whitespace().collect();
-    let (program, arguments, is_server): (PathBuf, Vec<&str>, bool) = match words.as_slice() {
-        [
-            "cargo",
-            "run",
-            "-p",
-            package,
-            "--example",
-            example,
-            rest @ ..,
-        ] => (
-            target_folder().join("examples").join(binary_name(example)),
-            rest.strip_prefix(&["--"]).unwrap_or(rest).to_vec(),
-            package == &"udp-client" && example == &"echo-server",
-        ),
-        ["cargo", "run", "-p", package, rest @ ..] => (
-            target_folder().join(binary_name(package)),
-            rest.strip_prefix(&["--"]).unwrap_or(rest).to_vec(),
-            package == &"tcp-server",
-        ),
-        ["python3", script, rest @ ..] => {
-            let mut python = Command::new("python3");
-            python.arg("-u").arg(workspace_root().join(script));
-            let is_server = script.ends_with("_server.py");
-            let arguments: Vec<String> = rest
-                .iter()
-                .map(|word| swap_port(word, port, is_server))
-                .collect();
-            python.args(arguments);
-            return (python, is_server);
-        }
-        _ => panic!("{place}: the test cannot run `{command}`"),
-    };
+    let (program, arguments, is_server): (PathBuf, Vec<&str>, bool) =
+        match words.as_slice() {
+            [
+                "cargo",
+                "run",
+                "-p",
+                package,
+                "--example",
+                example,
+                rest @ ..,
+            ] => (
+                target_folder().join("examples").join(binary_name(example)),
+                rest.strip_prefix(&["--"]).unwrap_or(rest).to_vec(),
+                package == &"udp-client" && example == &"echo-server",
+            ),
+            ["cargo", "run", "-p", package, rest @ ..] => (
+                target_folder().join(binary_name(package)),
+                rest.strip_prefix(&["--"]).unwrap_or(rest).to_vec(),
+                package == &"tcp-server",
+            ),
+            ["python3", script, rest @ ..] => {
+                let mut python = Command::new("python3");
+                python.arg("-u").arg(workspace_root().join(script));
+                let is_server = script.ends_with("_server.py");
+                let arguments: Vec<String> = rest
+                    .iter()
+                    .map(|word| swap_port(word, port, is_server))
+                    .collect();
+                python.args(arguments);
+                return (python, is_server);
+            }
+            _ => panic!("{place}: the test cannot run `{command}`"),
+        };
     assert!(
         program.exists(),
         "{place}: {} is missing; run cargo test --workspace",
@@ -307,7 +320,8 @@ fn binary_name(name: &str) -> String {
 
 /// target/debug, from this test's own path: target/debug/deps/docs-HASH.
 fn target_folder() -> PathBuf {
-    let test_binary = std::env::current_exe().expect("the test should know its path");
+    let test_binary =
+        std::env::current_exe().expect("the test should know its path");
     test_binary
         .parent()
         .and_then(Path::parent)
@@ -318,18 +332,20 @@ fn target_folder() -> PathBuf {
 /// Runs one session: its server block first, in the background, then every
 /// client command in page order, and compares each block with the page.
 fn check_session(page: &str, session: &str, blocks: &[Block]) {
-    let place = |block: &Block| format!("docs/{page}:{} (session={session})", block.line_number);
-    if blocks
-        .iter()
-        .any(|block| block.lines.iter().any(|line| line.starts_with("$ python3")))
-        && support::python3("transcripts_match_real_runs").is_none()
+    let place = |block: &Block| {
+        format!("docs/{page}:{} (session={session})", block.line_number)
+    };
+    if blocks.iter().any(|block| {
+        block.lines.iter().any(|line| line.starts_with("$ python3"))
+    }) && support::python3("transcripts_match_real_runs").is_none()
     {
         return;
     }
 
     // With no server in the session, 9999 stands for a port nobody uses.
     let unused_port = {
-        let socket = UdpSocket::bind("127.0.0.1:0").expect("loopback should bind");
+        let socket =
+            UdpSocket::bind("127.0.0.1:0").expect("loopback should bind");
         socket.local_addr().expect("bound").port().to_string()
     };
     let mut server: Option<(Running, &Block)> = None;
@@ -337,7 +353,8 @@ fn check_session(page: &str, session: &str, blocks: &[Block]) {
     let mut port = unused_port;
     for block in blocks {
         let steps = steps(block, &place(block));
-        let (mut command, is_server) = runnable(&steps[0].command, &port, &place(block));
+        let (mut command, is_server) =
+            runnable(&steps[0].command, &port, &place(block));
         if is_server {
             assert_eq!(
                 steps.len(),
@@ -355,7 +372,8 @@ fn check_session(page: &str, session: &str, blocks: &[Block]) {
         }
         let mut actual = Vec::new();
         for step in &steps {
-            let (mut command, _) = runnable(&step.command, &port, &place(block));
+            let (mut command, _) =
+                runnable(&step.command, &port, &place(block));
             let output = run_with_limit(&mut command, DEADLINE);
             actual.push(format!("$ {}", step.command));
             actual.extend(text(&output.stdout).lines().map(str::to_string));
@@ -383,7 +401,8 @@ const QUIET_TIME: Duration = Duration::from_millis(300);
 
 fn compare(place: &str, shown: &[String], actual: &[String]) {
     let shown: Vec<String> = shown.iter().map(|line| normalize(line)).collect();
-    let actual: Vec<String> = actual.iter().map(|line| normalize(line)).collect();
+    let actual: Vec<String> =
+        actual.iter().map(|line| normalize(line)).collect();
     assert!(
         shown == actual,
         "{place}: the transcript on the page differs from a real run.\npage:\n{}\n\nreal run:\n{}",

@@ -53,7 +53,9 @@ fn random_inputs() -> Vec<Vec<u8>> {
 /// Prints every input exactly as Python 3 prints the same bytes.
 #[test]
 fn matches_python_repr_on_seeded_random_inputs() {
-    let Some(mut python) = support::python3("matches_python_repr_on_seeded_random_inputs") else {
+    let Some(mut python) =
+        support::python3("matches_python_repr_on_seeded_random_inputs")
+    else {
         return;
     };
     let inputs = random_inputs();
@@ -74,7 +76,8 @@ fn matches_python_repr_on_seeded_random_inputs() {
         hex_lines.push('\n');
     }
     let mut stdin = child.stdin.take().expect("stdin should be piped");
-    let writer = std::thread::spawn(move || stdin.write_all(hex_lines.as_bytes()));
+    let writer =
+        std::thread::spawn(move || stdin.write_all(hex_lines.as_bytes()));
     let output = support::wait_for_output(child);
     writer
         .join()

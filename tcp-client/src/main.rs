@@ -55,15 +55,17 @@ fn run() -> anyhow::Result<()> {
     // socket() and connect(); we look the name up first so that we can try
     // every address it has, IPv4 or IPv6, as nc and create_connection do.
     let target_addresses = common::net::resolve(target_host, target_port)
-        .map_err(|error| explain_lookup_failure(error, target_host))?;
+        .map_err(|error| lookup_error(error, target_host))?;
     let mut client = common::net::connect_tcp(&target_addresses, timeout)
-        .map_err(|failure| explain_connect_failure(failure, target_host, target_port))?;
+        .map_err(|failure| connect_error(failure, target_host, target_port))?;
 
     // Send some data. `write_all` is Python's `sendall`: it loops until every
     // byte is handed to the kernel. The script's `send` may send only part.
     let request = http_request(target_host);
     client.write_all(&request).with_context(|| {
-        format!("could not send the request to {target_host} port {target_port}")
+        format!(
+            "could not send the request to {target_host} port {target_port}"
+        )
     })?;
 
     // Receive data. One `read` returns what has arrived so far, up to 4096
@@ -72,7 +74,7 @@ fn run() -> anyhow::Result<()> {
     let mut response = [0u8; RECV_BUFFER_SIZE];
     let bytes_read = client
         .read(&mut response)
-        .map_err(|error| explain_read_failure(error, target_host, target_port))?;
+        .map_err(|error| read_error(error, target_host, target_port))?;
 
     // Close the connection. Dropping the stream closes the socket; Python's
     // `client.close()` does this by hand.
@@ -98,7 +100,7 @@ fn http_request(target_host: &str) -> Vec<u8> {
     format!("GET / HTTP/1.1\r\nHost: {host_header}\r\n\r\n").into_bytes()
 }
 
-fn explain_lookup_failure(error: anyhow::Error, target_host: &str) -> anyhow::Error {
+fn lookup_error(error: anyhow::Error, target_host: &str) -> anyhow::Error {
     if target_host == COMMAND_LINE.default_host {
         anyhow::anyhow!(
             "{error:#}; the default target needs the internet; to try the client on this \
@@ -110,20 +112,28 @@ fn explain_lookup_failure(error: anyhow::Error, target_host: &str) -> anyhow::Er
     }
 }
 
-fn explain_connect_failure(
+fn connect_error(
     failure: common::net::ConnectFailure,
     target_host: &str,
     target_port: u16,
 ) -> anyhow::Error {
     let hint = if failure.refused_on_loopback() {
-        "; nothing is listening there: start the server with `cargo run -p tcp-server`"
+        "; nothing is listening there: \
+         start the server with `cargo run -p tcp-server`"
     } else {
         ""
     };
-    anyhow::anyhow!("could not connect to {target_host} port {target_port} ({failure}){hint}")
+    anyhow::anyhow!(
+        "could not connect to {target_host} port {target_port} \
+         ({failure}){hint}"
+    )
 }
 
-fn explain_read_failure(error: io::Error, target_host: &str, target_port: u16) -> anyhow::Error {
+fn read_error(
+    error: io::Error,
+    target_host: &str,
+    target_port: u16,
+) -> anyhow::Error {
     // A read timeout shows up as WouldBlock on Unix and TimedOut on Windows.
     if matches!(
         error.kind(),

@@ -18,9 +18,13 @@ fn tcp_client() -> Command {
 
 /// Serves one connection: records the request up to the blank line that
 /// ends its headers, sends `reply`, closes, and returns the request.
-fn serve_once(listener: TcpListener, reply: &'static [u8]) -> thread::JoinHandle<Vec<u8>> {
+fn serve_once(
+    listener: TcpListener,
+    reply: &'static [u8],
+) -> thread::JoinHandle<Vec<u8>> {
     thread::spawn(move || {
-        let (mut connection, _) = listener.accept().expect("the client should connect");
+        let (mut connection, _) =
+            listener.accept().expect("the client should connect");
         connection
             .set_read_timeout(Some(DEADLINE))
             .expect("timeout should set");
@@ -40,10 +44,14 @@ fn serve_once(listener: TcpListener, reply: &'static [u8]) -> thread::JoinHandle
     })
 }
 
-fn run_against(listen_on: &str, host_argument: &str) -> (Vec<u8>, std::process::Output) {
+fn run_against(
+    listen_on: &str,
+    host_argument: &str,
+) -> (Vec<u8>, std::process::Output) {
     let listener = TcpListener::bind(listen_on).expect("loopback should bind");
     let port = listener.local_addr().expect("bound").port();
-    let server = serve_once(listener, b"HTTP/1.0 200 OK\r\n\r\nit's\x1b[0m\xff");
+    let server =
+        serve_once(listener, b"HTTP/1.0 200 OK\r\n\r\nit's\x1b[0m\xff");
     let output = run_with_limit(
         tcp_client().args([host_argument, &port.to_string()]),
         DEADLINE,
@@ -82,7 +90,8 @@ fn talks_to_an_ipv6_server() {
 /// Python's own `http.server` answers the request with a real HTTP response.
 #[test]
 fn gets_a_real_http_response_from_python_http_server() {
-    let Some(mut python) = support::python3("gets_a_real_http_response_from_python_http_server")
+    let Some(mut python) =
+        support::python3("gets_a_real_http_response_from_python_http_server")
     else {
         return;
     };
@@ -99,23 +108,25 @@ fn gets_a_real_http_response_from_python_http_server() {
         .split(' ')
         .nth(5)
         .unwrap_or_else(|| panic!("unexpected banner {banner:?}"));
-    let output = run_with_limit(tcp_client().args(["127.0.0.1", port]), DEADLINE);
+    let output =
+        run_with_limit(tcp_client().args(["127.0.0.1", port]), DEADLINE);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let printed = text(&output.stdout);
     assert!(
         printed.starts_with("b'HTTP/1.0 200 OK\\r\\nServer: SimpleHTTP/"),
         "{printed:?}"
     );
-    assert!(
-        printed.contains("\\r\\n\\r\\n<!DOCTYPE HTML>"),
-        "{printed:?}"
-    );
+    // http.server writes its headers and its page separately, so one read
+    // may return the headers alone: only the start and the end are certain.
+    assert!(printed.ends_with("'\n"), "{printed:?}");
 }
 
 /// The Python reference server receives our request and answers `ACK!`.
 #[test]
 fn works_with_the_python_reference_server() {
-    let Some(mut python) = support::python3("works_with_the_python_reference_server") else {
+    let Some(mut python) =
+        support::python3("works_with_the_python_reference_server")
+    else {
         return;
     };
     let server = Running::start(
@@ -142,7 +153,8 @@ fn works_with_the_python_reference_server() {
 /// Each bad command line gives exit status 2, one error line and the usage.
 #[test]
 fn rejects_bad_command_lines_with_status_2() {
-    let usage = "usage: tcp-client [-w SECS] [HOST] [PORT]   (try --help for more)\n";
+    let usage =
+        "usage: tcp-client [-w SECS] [HOST] [PORT]   (try --help for more)\n";
     let cases: [(&[&str], &str); 7] = [
         (
             &["127.0.0.1", "0"],
@@ -209,11 +221,16 @@ fn help_shows_defaults_and_the_partner() {
 /// A reserved `.invalid` name fails with one line and status 1.
 #[test]
 fn a_name_that_does_not_resolve_fails_cleanly() {
-    let output = run_with_limit(tcp_client().args(["no-such-host.invalid", "80"]), DEADLINE);
+    let output = run_with_limit(
+        tcp_client().args(["no-such-host.invalid", "80"]),
+        DEADLINE,
+    );
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     assert!(
-        stderr.starts_with("error: could not resolve host 'no-such-host.invalid': "),
+        stderr.starts_with(
+            "error: could not resolve host 'no-such-host.invalid': "
+        ),
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -241,7 +258,8 @@ fn a_refused_connection_suggests_starting_the_server() {
 /// A server that accepts but never answers makes the client give up after `-w`.
 #[test]
 fn a_silent_server_times_out() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("loopback should bind");
+    let listener =
+        TcpListener::bind("127.0.0.1:0").expect("loopback should bind");
     let port = listener.local_addr().expect("bound").port();
     let output = run_with_limit(
         tcp_client().args(["-w", "0.3", "127.0.0.1", &port.to_string()]),
@@ -251,7 +269,9 @@ fn a_silent_server_times_out() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         text(&output.stderr),
-        format!("error: no reply from 127.0.0.1 port {port} in time; wait longer with -w SECS\n")
+        format!(
+            "error: no reply from 127.0.0.1 port {port} in time; wait longer with -w SECS\n"
+        )
     );
 }
 

@@ -38,7 +38,9 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead as _, BufReader, LineWriter, Read as _, Write as _};
+use std::io::{
+    self, BufRead as _, BufReader, LineWriter, Read as _, Write as _,
+};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -80,14 +82,17 @@ fn run() -> anyhow::Result<()> {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     if let [flag, backlog] = arguments.as_slice() {
         if flag == "--serve-inline" {
-            let backlog = backlog.parse().context("the backlog should be a number")?;
+            let backlog =
+                backlog.parse().context("the backlog should be a number")?;
             return serve_inline(backlog);
         }
     }
     let settings = parse_settings(&arguments)?;
-    let log_folder = std::env::temp_dir().join(format!("tcp-server-load-{}", std::process::id()));
-    std::fs::create_dir_all(&log_folder)
-        .with_context(|| format!("could not create {}", log_folder.display()))?;
+    let log_folder = std::env::temp_dir()
+        .join(format!("tcp-server-load-{}", std::process::id()));
+    std::fs::create_dir_all(&log_folder).with_context(|| {
+        format!("could not create {}", log_folder.display())
+    })?;
     println!(
         "load: {} exchanges per run, 36-byte request, loopback; server logs in {}",
         settings.exchanges,
@@ -107,7 +112,8 @@ fn run() -> anyhow::Result<()> {
         for round in 1..=settings.rounds {
             for server_name in &settings.servers {
                 let server = Server::start(server_name, &log_folder)?;
-                let report = drive_load(server.address, clients, settings.exchanges);
+                let report =
+                    drive_load(server.address, clients, settings.exchanges);
                 let peak = server.peak_memory_and_threads();
                 report.print(&format!("{server_name} #{round}"), &peak);
                 rounds.entry(server_name.clone()).or_default().push(report);
@@ -143,22 +149,28 @@ fn parse_settings(arguments: &[String]) -> anyhow::Result<Settings> {
     };
     let mut arguments = arguments.iter();
     while let Some(flag) = arguments.next() {
-        let value = arguments
-            .next()
-            .with_context(|| format!("{flag} needs a value (see the top of examples/load.rs)"))?;
+        let value = arguments.next().with_context(|| {
+            format!("{flag} needs a value (see the top of examples/load.rs)")
+        })?;
         let number = |text: &str| {
             text.parse::<usize>()
                 .with_context(|| format!("invalid number '{text}' for {flag}"))
         };
         match flag.as_str() {
             "--clients" => {
-                settings.client_counts = value.split(',').map(number).collect::<Result<_, _>>()?
+                settings.client_counts =
+                    value.split(',').map(number).collect::<Result<_, _>>()?
             }
             "--exchanges" => settings.exchanges = number(value)?,
             "--idle" => settings.idle_connections = number(value)?,
             "--rounds" => settings.rounds = number(value)?,
-            "--servers" => settings.servers = value.split(',').map(str::to_string).collect(),
-            _ => bail!("unknown option '{flag}' (see the top of examples/load.rs)"),
+            "--servers" => {
+                settings.servers =
+                    value.split(',').map(str::to_string).collect()
+            }
+            _ => bail!(
+                "unknown option '{flag}' (see the top of examples/load.rs)"
+            ),
         }
     }
     if settings.client_counts.contains(&0) || settings.rounds == 0 {
@@ -174,8 +186,12 @@ struct Server {
 }
 
 impl Server {
-    fn start(name: &str, log_folder: &std::path::Path) -> anyhow::Result<Server> {
-        let here = std::env::current_exe().context("could not find this program's path")?;
+    fn start(
+        name: &str,
+        log_folder: &std::path::Path,
+    ) -> anyhow::Result<Server> {
+        let here = std::env::current_exe()
+            .context("could not find this program's path")?;
         // target/release/examples/load -> target/release/
         let target_folder = here
             .parent()
@@ -183,8 +199,10 @@ impl Server {
             .context("this program should sit in target/*/examples")?;
         let mut command = match name {
             "rust" => {
-                let binary =
-                    target_folder.join(format!("tcp-server{}", std::env::consts::EXE_SUFFIX));
+                let binary = target_folder.join(format!(
+                    "tcp-server{}",
+                    std::env::consts::EXE_SUFFIX
+                ));
                 if !binary.exists() {
                     bail!(
                         "{} is missing; build it first: cargo build --release -p tcp-server",
@@ -196,8 +214,8 @@ impl Server {
                 command
             }
             "python" => {
-                let script =
-                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/python/tcp_server.py");
+                let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../docs/python/tcp_server.py");
                 let mut command = Command::new("python3");
                 command.arg(script).args(["127.0.0.1", "0"]);
                 command
@@ -215,12 +233,15 @@ impl Server {
                 command
             }
             other => {
-                bail!("unknown server '{other}': expected rust, python, inline or inline-backlog-5")
+                bail!(
+                    "unknown server '{other}': expected rust, python, inline or inline-backlog-5"
+                )
             }
         };
         let log_path = log_folder.join(format!("{name}.log"));
-        let log = File::create(&log_path)
-            .with_context(|| format!("could not create {}", log_path.display()))?;
+        let log = File::create(&log_path).with_context(|| {
+            format!("could not create {}", log_path.display())
+        })?;
         let child = command
             .stdin(Stdio::null())
             .stdout(log)
@@ -237,7 +258,10 @@ impl Server {
 
     /// Peak resident memory (VmHWM) and thread count, from /proc on Linux.
     fn peak_memory_and_threads(&self) -> String {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()));
+        let status = std::fs::read_to_string(format!(
+            "/proc/{}/status",
+            self.child.id()
+        ));
         let Ok(status) = status else {
             return "peak RSS n/a".to_string();
         };
@@ -266,15 +290,17 @@ impl Drop for Server {
 }
 
 /// Waits (bounded) for the `[*] Listening on IP:PORT` line in a server's log.
-fn wait_for_listening_line(log_path: &std::path::Path) -> anyhow::Result<SocketAddr> {
+fn wait_for_listening_line(
+    log_path: &std::path::Path,
+) -> anyhow::Result<SocketAddr> {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(10) {
         if let Ok(file) = File::open(log_path) {
             if let Some(Ok(line)) = BufReader::new(file).lines().next() {
                 if let Some(address) = line.strip_prefix("[*] Listening on ") {
-                    return address
-                        .parse()
-                        .with_context(|| format!("could not read the address in {line:?}"));
+                    return address.parse().with_context(|| {
+                        format!("could not read the address in {line:?}")
+                    });
                 }
             }
         }
@@ -303,7 +329,8 @@ impl Report {
         if self.latencies.is_empty() {
             return Duration::ZERO;
         }
-        let index = ((self.latencies.len() as f64 - 1.0) * fraction).round() as usize;
+        let index =
+            ((self.latencies.len() as f64 - 1.0) * fraction).round() as usize;
         self.latencies[index]
     }
 
@@ -370,9 +397,11 @@ fn drive_load(address: SocketAddr, clients: usize, exchanges: usize) -> Report {
                 let mut errors: BTreeMap<&'static str, usize> = BTreeMap::new();
                 while started.elapsed() < RUN_TIME_LIMIT
                     && tickets
-                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                            left.checked_sub(1)
-                        })
+                        .fetch_update(
+                            Ordering::Relaxed,
+                            Ordering::Relaxed,
+                            |left| left.checked_sub(1),
+                        )
                         .is_ok()
                 {
                     let exchange_started = Instant::now();
@@ -409,13 +438,12 @@ fn drive_load(address: SocketAddr, clients: usize, exchanges: usize) -> Report {
 
 /// One exchange. The error names what went wrong, for the counts.
 fn one_exchange(address: SocketAddr) -> Result<(), &'static str> {
-    let mut stream = TcpStream::connect_timeout(&address, EXCHANGE_TIMEOUT).map_err(|error| {
-        match error.kind() {
+    let mut stream = TcpStream::connect_timeout(&address, EXCHANGE_TIMEOUT)
+        .map_err(|error| match error.kind() {
             io::ErrorKind::TimedOut => "connect timeout",
             io::ErrorKind::ConnectionRefused => "connect refused",
             _ => "connect error",
-        }
-    })?;
+        })?;
     stream
         .set_read_timeout(Some(EXCHANGE_TIMEOUT))
         .and_then(|()| stream.set_write_timeout(Some(EXCHANGE_TIMEOUT)))
@@ -425,7 +453,9 @@ fn one_exchange(address: SocketAddr) -> Result<(), &'static str> {
     stream
         .read_to_end(&mut reply)
         .map_err(|error| match error.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => "read timeout",
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                "read timeout"
+            }
             io::ErrorKind::ConnectionReset => "reset",
             _ => "read error",
         })?;
@@ -436,7 +466,10 @@ fn one_exchange(address: SocketAddr) -> Result<(), &'static str> {
 }
 
 /// Slow-client mode: idle connections held while the load runs.
-fn run_slow_client_mode(settings: &Settings, log_folder: &std::path::Path) -> anyhow::Result<()> {
+fn run_slow_client_mode(
+    settings: &Settings,
+    log_folder: &std::path::Path,
+) -> anyhow::Result<()> {
     let clients = settings.client_counts[0];
     for server_name in &settings.servers {
         if server_name == "inline" {
@@ -450,7 +483,8 @@ fn run_slow_client_mode(settings: &Settings, log_folder: &std::path::Path) -> an
             "\n== {server_name}: {} idle connections, then {clients} clients",
             settings.idle_connections
         );
-        let idle = open_idle_connections(server.address, settings.idle_connections);
+        let idle =
+            open_idle_connections(server.address, settings.idle_connections);
         println!(
             "  idle connections: {} open, {} could not connect within {:?}",
             idle.len(),
@@ -495,7 +529,13 @@ fn open_idle_connections(address: SocketAddr, count: usize) -> Vec<TcpStream> {
             let share = count / OPENERS + usize::from(opener < count % OPENERS);
             thread::spawn(move || {
                 (0..share)
-                    .filter_map(|_| TcpStream::connect_timeout(&address, IDLE_CONNECT_TIMEOUT).ok())
+                    .filter_map(|_| {
+                        TcpStream::connect_timeout(
+                            &address,
+                            IDLE_CONNECT_TIMEOUT,
+                        )
+                        .ok()
+                    })
                     .collect::<Vec<_>>()
             })
         })
@@ -534,8 +574,9 @@ fn wait_until_dropped(idle: &[TcpStream], limit: Duration) -> usize {
 /// another thread, and closing at once without tcp-server's graceful drain.
 /// Little can be faster with blocking sockets; nothing is more fragile.
 fn serve_inline(backlog: i32) -> anyhow::Result<()> {
-    let listener = common::net::listen_tcp(SocketAddr::from(([127, 0, 0, 1], 0)), backlog)
-        .context("could not listen on 127.0.0.1")?;
+    let listener =
+        common::net::listen_tcp(SocketAddr::from(([127, 0, 0, 1], 0)), backlog)
+            .context("could not listen on 127.0.0.1")?;
     let mut out = LineWriter::new(io::stdout());
     writeln!(out, "[*] Listening on {}", listener.local_addr()?)?;
     let mut request = [0u8; 1024];
@@ -550,7 +591,11 @@ fn serve_inline(backlog: i32) -> anyhow::Result<()> {
         let Ok(bytes_read) = client.read(&mut request) else {
             continue;
         };
-        let _ = writeln!(out, "[*] Received: {}", PythonBytes(&request[..bytes_read]));
+        let _ = writeln!(
+            out,
+            "[*] Received: {}",
+            PythonBytes(&request[..bytes_read])
+        );
         if client.write_all(REPLY).is_err() {
             continue;
         }

@@ -81,7 +81,8 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let arguments = COMMAND_LINE.parse();
-    let bind_address = common::net::resolve(&arguments.host, arguments.port)?[0];
+    let bind_address =
+        common::net::resolve(&arguments.host, arguments.port)?[0];
     let client_timeout = arguments.timeout("-w");
     let max_clients = arguments.count("--max-clients");
 
@@ -98,9 +99,10 @@ fn run() -> anyhow::Result<()> {
 
     // The script starts a new thread for every client, without limit. We
     // keep a crew of at most `max_clients` threads and reuse them.
-    let mut workers = workers::Workers::new(max_clients, move |(client_socket, address)| {
-        handle_client(client_socket, address, client_timeout);
-    });
+    let mut workers =
+        workers::Workers::new(max_clients, move |(client_socket, address)| {
+            handle_client(client_socket, address, client_timeout);
+        });
 
     let mut accept_retry_delay = FIRST_ACCEPT_RETRY_DELAY;
     loop {
@@ -117,10 +119,12 @@ fn run() -> anyhow::Result<()> {
             // would only spin, so wait a little longer after each failure.
             Err(error) => {
                 say(format_args!(
-                    "[!] Could not accept a connection: {error}; retrying in {accept_retry_delay:?}"
+                    "[!] Could not accept a connection: {error}; \
+                     retrying in {accept_retry_delay:?}"
                 ));
                 thread::sleep(accept_retry_delay);
-                accept_retry_delay = (accept_retry_delay * 2).min(MAX_ACCEPT_RETRY_DELAY);
+                accept_retry_delay =
+                    (accept_retry_delay * 2).min(MAX_ACCEPT_RETRY_DELAY);
             }
         }
     }
@@ -130,13 +134,20 @@ fn run() -> anyhow::Result<()> {
 /// `handle_client`. Any trouble with this one client ends up as one line
 /// that names it, and never reaches the accept loop. The address comes from
 /// `accept`, because after a reset the socket may no longer know it.
-fn handle_client(client_socket: TcpStream, address: SocketAddr, timeout: Option<Duration>) {
+fn handle_client(
+    client_socket: TcpStream,
+    address: SocketAddr,
+    timeout: Option<Duration>,
+) {
     if let Err(error) = serve_client(client_socket, timeout) {
         say(format_args!("[!] {address}: {error:#}"));
     }
 }
 
-fn serve_client(mut client_socket: TcpStream, timeout: Option<Duration>) -> anyhow::Result<()> {
+fn serve_client(
+    mut client_socket: TcpStream,
+    timeout: Option<Duration>,
+) -> anyhow::Result<()> {
     // Python's sockets wait forever by default, so one silent client would
     // hold its thread forever. Every read and write here gives up in time.
     client_socket
@@ -186,7 +197,8 @@ fn serve_client(mut client_socket: TcpStream, timeout: Option<Duration>) -> anyh
 /// (`shutdown(SHUT_WR)` sends FIN), then read and discard the rest until the
 /// client closes its side, bounded in bytes and in time.
 fn close_gracefully(mut client_socket: TcpStream, more_may_be_waiting: bool) {
-    if !more_may_be_waiting || client_socket.shutdown(Shutdown::Write).is_err() {
+    if !more_may_be_waiting || client_socket.shutdown(Shutdown::Write).is_err()
+    {
         return;
     }
     let deadline = Instant::now() + DRAIN_TIME_LIMIT;
@@ -194,7 +206,9 @@ fn close_gracefully(mut client_socket: TcpStream, more_may_be_waiting: bool) {
     let mut bytes_discarded = 0;
     while bytes_discarded <= DRAIN_BYTE_LIMIT {
         let time_left = deadline.saturating_duration_since(Instant::now());
-        if time_left.is_zero() || client_socket.set_read_timeout(Some(time_left)).is_err() {
+        if time_left.is_zero()
+            || client_socket.set_read_timeout(Some(time_left)).is_err()
+        {
             break;
         }
         match client_socket.read(&mut discarded) {

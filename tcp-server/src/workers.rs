@@ -52,7 +52,10 @@ struct State {
 impl Workers {
     /// A crew of at most `max_threads` threads, each running `handler` on one
     /// connection at a time. Threads start on demand, not all at once.
-    pub fn new(max_threads: usize, handler: impl Fn(Connection) + Send + Sync + 'static) -> Self {
+    pub fn new(
+        max_threads: usize,
+        handler: impl Fn(Connection) + Send + Sync + 'static,
+    ) -> Self {
         Workers {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
@@ -112,7 +115,9 @@ impl Workers {
             // The system would not give us another thread. The connection
             // stays queued for the workers we have, and the next hand-off
             // tries again.
-            Err(error) => crate::say(format_args!("[!] Could not start a worker thread: {error}")),
+            Err(error) => crate::say(format_args!(
+                "[!] Could not start a worker thread: {error}"
+            )),
         }
     }
 }

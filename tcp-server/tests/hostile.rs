@@ -18,20 +18,24 @@ fn tcp_server() -> Command {
 }
 
 fn start(arguments: &[&str]) -> (Running, SocketAddr) {
-    let server = Running::start(tcp_server().args(arguments).args(["127.0.0.1", "0"]));
+    let server =
+        Running::start(tcp_server().args(arguments).args(["127.0.0.1", "0"]));
     let address = Running::address_from(&server.next_line());
     (server, address)
 }
 
 /// Connects and sends nothing.
 fn idle_connection(address: SocketAddr) -> TcpStream {
-    TcpStream::connect_timeout(&address, DEADLINE).expect("the server's backlog should take us")
+    TcpStream::connect_timeout(&address, DEADLINE)
+        .expect("the server's backlog should take us")
 }
 
 /// Reads the lines of one exchange for a client at `client_address`.
 fn assert_served(lines: &[String], client_address: SocketAddr, received: &str) {
     assert!(
-        lines.contains(&format!("[*] Accepted connection from: {client_address}")),
+        lines.contains(&format!(
+            "[*] Accepted connection from: {client_address}"
+        )),
         "{lines:?}"
     );
     assert!(
@@ -50,8 +54,8 @@ fn a_burst_of_concurrent_clients_loses_no_ack() {
     let clients: Vec<_> = (0..CLIENTS)
         .map(|number| {
             thread::spawn(move || {
-                let mut stream =
-                    TcpStream::connect_timeout(&address, DEADLINE).expect("should connect");
+                let mut stream = TcpStream::connect_timeout(&address, DEADLINE)
+                    .expect("should connect");
                 stream
                     .set_read_timeout(Some(DEADLINE))
                     .expect("timeout should set");
@@ -82,20 +86,23 @@ fn a_burst_of_concurrent_clients_loses_no_ack() {
 fn an_oversized_request_gets_ack_and_a_clean_close() {
     let (server, address) = start(&[]);
     for size in [1025, 5_000, 60_000] {
-        let request: Vec<u8> = (0..size).map(|index| b'a' + (index % 26) as u8).collect();
-        let mut stream = TcpStream::connect_timeout(&address, DEADLINE).expect("should connect");
+        let request: Vec<u8> =
+            (0..size).map(|index| b'a' + (index % 26) as u8).collect();
+        let mut stream = TcpStream::connect_timeout(&address, DEADLINE)
+            .expect("should connect");
         stream
             .set_read_timeout(Some(DEADLINE))
             .expect("timeout should set");
         let local = stream.local_addr().expect("bound");
         stream.write_all(&request).expect("should send");
         let mut reply = Vec::new();
-        stream
-            .read_to_end(&mut reply)
-            .unwrap_or_else(|error| panic!("{size} bytes: the close should be clean, got {error}"));
+        stream.read_to_end(&mut reply).unwrap_or_else(|error| {
+            panic!("{size} bytes: the close should be clean, got {error}")
+        });
         assert_eq!(reply, b"ACK!", "{size} bytes");
         let lines = server.next_lines(3);
-        let first_1024 = String::from_utf8(request[..1024].to_vec()).expect("ASCII");
+        let first_1024 =
+            String::from_utf8(request[..1024].to_vec()).expect("ASCII");
         assert_served(&lines, local, &format!("b'{first_1024}'"));
     }
 }
@@ -142,11 +149,13 @@ fn survives_resets_instant_closes_and_half_closes() {
         lines.push(server.next_line());
     }
     assert!(
-        lines.contains(&format!("[*] Accepted connection from: {rude_address}")),
+        lines
+            .contains(&format!("[*] Accepted connection from: {rude_address}")),
         "{lines:?}"
     );
     assert!(
-        lines.contains(&format!("[*] Accepted connection from: {half_address}")),
+        lines
+            .contains(&format!("[*] Accepted connection from: {half_address}")),
         "{lines:?}"
     );
     assert!(
@@ -176,12 +185,14 @@ fn recovers_from_running_out_of_file_descriptors() {
             .args(["-w", "30", "127.0.0.1", "0"]),
     );
     let address = Running::address_from(&server.next_line());
-    let crowd: Vec<TcpStream> = (0..200).map(|_| idle_connection(address)).collect();
+    let crowd: Vec<TcpStream> =
+        (0..200).map(|_| idle_connection(address)).collect();
 
     // Let the server run out and retry for a while.
     let watch_until = Instant::now() + Duration::from_secs(2);
     let mut accept_failures = 0;
-    while let Some(line) = server.line_within(watch_until.saturating_duration_since(Instant::now()))
+    while let Some(line) = server
+        .line_within(watch_until.saturating_duration_since(Instant::now()))
     {
         if line.starts_with("[!] Could not accept a connection: ") {
             accept_failures += 1;
@@ -201,9 +212,13 @@ fn recovers_from_running_out_of_file_descriptors() {
     drop(crowd);
     let started = Instant::now();
     let reply = loop {
-        match std::panic::catch_unwind(|| support::exchange(address, b"after the crowd")) {
+        match std::panic::catch_unwind(|| {
+            support::exchange(address, b"after the crowd")
+        }) {
             Ok(reply) => break reply,
-            Err(_) if started.elapsed() < DEADLINE => thread::sleep(Duration::from_millis(100)),
+            Err(_) if started.elapsed() < DEADLINE => {
+                thread::sleep(Duration::from_millis(100))
+            }
             Err(_) => panic!("the server did not recover within {DEADLINE:?}"),
         }
     };
@@ -216,7 +231,8 @@ fn recovers_from_running_out_of_file_descriptors() {
 #[test]
 fn the_thread_bound_holds() {
     let (server, address) = start(&["--max-clients", "4", "-w", "30"]);
-    let idle: Vec<TcpStream> = (0..20).map(|_| idle_connection(address)).collect();
+    let idle: Vec<TcpStream> =
+        (0..20).map(|_| idle_connection(address)).collect();
     // 4 clients with the workers, 4 in the queue, and 1 more accepted that
     // waits for room in the queue; the accept loop takes no more until then.
     let accepted = server.next_lines(9);
@@ -226,7 +242,9 @@ fn the_thread_bound_holds() {
             .all(|line| line.starts_with("[*] Accepted connection from: "))
     );
     assert_eq!(server.line_within(Duration::from_millis(300)), None);
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.id())).expect("procfs");
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", server.id()))
+            .expect("procfs");
     let threads: usize = status
         .lines()
         .find_map(|line| line.strip_prefix("Threads:"))
@@ -241,7 +259,8 @@ fn the_thread_bound_holds() {
 #[test]
 fn serves_normal_clients_while_idle_ones_are_held() {
     let (server, address) = start(&["-w", "30"]);
-    let idle: Vec<TcpStream> = (0..100).map(|_| idle_connection(address)).collect();
+    let idle: Vec<TcpStream> =
+        (0..100).map(|_| idle_connection(address)).collect();
     for number in 0..20 {
         let started = Instant::now();
         assert_eq!(
@@ -278,7 +297,10 @@ fn keeps_serving_when_stdout_is_closed() {
     let address = Running::address_from(first_line.trim_end());
     for number in 0..3 {
         assert_eq!(
-            support::exchange(address, format!("after head {number}").as_bytes()),
+            support::exchange(
+                address,
+                format!("after head {number}").as_bytes()
+            ),
             b"ACK!"
         );
     }

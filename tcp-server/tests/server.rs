@@ -15,8 +15,12 @@ fn tcp_server() -> Command {
 
 /// Starts the server on an ephemeral loopback port and returns it with the
 /// address it printed.
-fn start_server(bind_ip: &str, extra_arguments: &[&str]) -> (Running, SocketAddr) {
-    let server = Running::start(tcp_server().args(extra_arguments).args([bind_ip, "0"]));
+fn start_server(
+    bind_ip: &str,
+    extra_arguments: &[&str],
+) -> (Running, SocketAddr) {
+    let server =
+        Running::start(tcp_server().args(extra_arguments).args([bind_ip, "0"]));
     let first_line = server.next_line();
     let address = Running::address_from(&first_line);
     assert_eq!(first_line, format!("[*] Listening on {address}"));
@@ -28,14 +32,17 @@ fn start_server(bind_ip: &str, extra_arguments: &[&str]) -> (Running, SocketAddr
 fn answers_ack_and_prints_every_line() {
     let (server, address) = start_server("127.0.0.1", &[]);
     assert_eq!(address.ip().to_string(), "127.0.0.1");
-    let mut client = TcpStream::connect_timeout(&address, DEADLINE).expect("should connect");
+    let mut client =
+        TcpStream::connect_timeout(&address, DEADLINE).expect("should connect");
     let client_address = client.local_addr().expect("bound");
     client
         .set_read_timeout(Some(DEADLINE))
         .expect("timeout should set");
-    std::io::Write::write_all(&mut client, b"hello\x00'\r\n").expect("should send");
+    std::io::Write::write_all(&mut client, b"hello\x00'\r\n")
+        .expect("should send");
     let mut reply = Vec::new();
-    std::io::Read::read_to_end(&mut client, &mut reply).expect("should read to a clean end");
+    std::io::Read::read_to_end(&mut client, &mut reply)
+        .expect("should read to a clean end");
     assert_eq!(reply, b"ACK!");
     assert_eq!(
         server.next_lines(3),
@@ -66,7 +73,9 @@ fn serves_over_ipv6() {
 /// The Python reference client gets `ACK!`, and we print its request.
 #[test]
 fn works_with_the_python_reference_client() {
-    let Some(mut python) = support::python3("works_with_the_python_reference_client") else {
+    let Some(mut python) =
+        support::python3("works_with_the_python_reference_client")
+    else {
         return;
     };
     let (server, address) = start_server("127.0.0.1", &[]);
@@ -96,8 +105,7 @@ fn works_with_the_python_reference_client() {
 /// Each bad command line gives exit status 2, one error line and the usage.
 #[test]
 fn rejects_bad_command_lines_with_status_2() {
-    let usage =
-        "usage: tcp-server [-w SECS] [--max-clients N] [BIND_IP] [PORT]   (try --help for more)\n";
+    let usage = "usage: tcp-server [-w SECS] [--max-clients N] [BIND_IP] [PORT]   (try --help for more)\n";
     let any_port = "expected a number from 0 to 65535 (0 picks any free port)";
     let cases: [(&[&str], String); 6] = [
         (
@@ -144,7 +152,9 @@ fn help_explains_the_bounds() {
     assert_eq!(output.status.code(), Some(0));
     let help = text(&output.stdout);
     assert!(
-        help.contains("--max-clients N  serve at most N clients at once, one thread each;"),
+        help.contains(
+            "--max-clients N  serve at most N clients at once, one thread each;"
+        ),
         "{help}"
     );
     assert!(
@@ -171,7 +181,9 @@ fn a_taken_port_fails_cleanly() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     assert!(
-        stderr.starts_with(&format!("error: could not listen on 127.0.0.1:{port}: ")),
+        stderr.starts_with(&format!(
+            "error: could not listen on 127.0.0.1:{port}: "
+        )),
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -180,11 +192,16 @@ fn a_taken_port_fails_cleanly() {
 /// A reserved `.invalid` name fails with one line and status 1.
 #[test]
 fn a_bind_name_that_does_not_resolve_fails_cleanly() {
-    let output = run_with_limit(tcp_server().args(["no-such-host.invalid", "0"]), DEADLINE);
+    let output = run_with_limit(
+        tcp_server().args(["no-such-host.invalid", "0"]),
+        DEADLINE,
+    );
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     assert!(
-        stderr.starts_with("error: could not resolve host 'no-such-host.invalid': "),
+        stderr.starts_with(
+            "error: could not resolve host 'no-such-host.invalid': "
+        ),
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");

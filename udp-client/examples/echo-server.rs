@@ -40,7 +40,8 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let arguments = COMMAND_LINE.parse();
-    let bind_address = common::net::resolve(&arguments.host, arguments.port)?[0];
+    let bind_address =
+        common::net::resolve(&arguments.host, arguments.port)?[0];
     let server = common::net::bind_udp(bind_address)
         .with_context(|| format!("could not listen on UDP {bind_address}"))?;
     // Print the address really bound, so that port 0 shows the port it got.

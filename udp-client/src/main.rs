@@ -19,7 +19,7 @@ use anyhow::Context as _;
 use common::PythonBytes;
 use common::cli::{CommandLine, Flag, FlagKind};
 
-/// Python: `client.recvfrom(4096)` takes at most this many bytes of one datagram.
+/// Python: `client.recvfrom(4096)` takes at most this many bytes.
 const RECV_BUFFER_SIZE: usize = 4096;
 
 const COMMAND_LINE: CommandLine = CommandLine {
@@ -57,8 +57,10 @@ fn run() -> anyhow::Result<()> {
 
     // Create a socket object. std has no unbound UdpSocket, so we bind to any
     // local address and port 0; Python's first `sendto` does the same silently.
-    let client = common::net::bind_udp(common::net::wildcard_address_for(target_address))
-        .with_context(|| format!("could not create a UDP socket to reach {target_address}"))?;
+    let local_address = common::net::wildcard_address_for(target_address);
+    let client = common::net::bind_udp(local_address).with_context(|| {
+        format!("could not create a UDP socket to reach {target_address}")
+    })?;
     client
         .set_read_timeout(timeout)
         .context("could not set the reply timeout")?;
@@ -74,7 +76,7 @@ fn run() -> anyhow::Result<()> {
     let mut data = [0u8; RECV_BUFFER_SIZE];
     let (bytes_received, _sender_address) = client
         .recv_from(&mut data)
-        .map_err(|error| explain_receive_failure(error, target_address))?;
+        .map_err(|error| receive_error(error, target_address))?;
 
     // Dropping the socket closes it, as `client.close()` does in Python.
     drop(client);
@@ -84,24 +86,26 @@ fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn explain_receive_failure(
+fn receive_error(
     error: io::Error,
     target_address: std::net::SocketAddr,
 ) -> anyhow::Error {
     match error.kind() {
-        // A receive timeout shows up as WouldBlock on Unix and TimedOut on Windows.
+        // A receive timeout is WouldBlock on Unix and TimedOut on Windows.
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => anyhow::anyhow!(
-            "no reply from {target_address} in time; UDP does not report a peer that is not \
-             listening, so silence is all we get; start one with \
-             `cargo run -p udp-client --example echo-server` and send to its port 9999, or wait \
-             longer with -w SECS"
+            "no reply from {target_address} in time; UDP does not report a \
+             peer that is not listening, so silence is all we get; start \
+             one with `cargo run -p udp-client --example echo-server` and \
+             send to its port 9999, or wait longer with -w SECS"
         ),
         // Some systems pass on an ICMP "port unreachable" as a refused receive.
         io::ErrorKind::ConnectionRefused => anyhow::anyhow!(
-            "{target_address} refused the datagram: nothing is listening there; start a peer \
-             with `cargo run -p udp-client --example echo-server`"
+            "{target_address} refused the datagram: nothing is listening \
+             there; start a peer with \
+             `cargo run -p udp-client --example echo-server`"
         ),
-        _ => anyhow::Error::new(error)
-            .context(format!("could not receive a reply from {target_address}")),
+        _ => anyhow::Error::new(error).context(format!(
+            "could not receive a reply from {target_address}"
+        )),
     }
 }

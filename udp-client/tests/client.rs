@@ -17,7 +17,10 @@ fn udp_client() -> Command {
 }
 
 /// Answers one datagram with `reply` and returns what it received.
-fn answer_once(bind: &str, reply: &'static [u8]) -> (u16, thread::JoinHandle<Vec<u8>>) {
+fn answer_once(
+    bind: &str,
+    reply: &'static [u8],
+) -> (u16, thread::JoinHandle<Vec<u8>>) {
     let peer = UdpSocket::bind(bind).expect("loopback should bind");
     peer.set_read_timeout(Some(DEADLINE))
         .expect("timeout should set");
@@ -51,7 +54,8 @@ fn sends_the_datagram_and_prints_the_reply() {
 #[test]
 fn talks_to_an_ipv6_peer() {
     let (port, peer) = answer_once("[::1]:0", b"AAABBBCCC");
-    let output = run_with_limit(udp_client().args(["::1", &port.to_string()]), DEADLINE);
+    let output =
+        run_with_limit(udp_client().args(["::1", &port.to_string()]), DEADLINE);
     assert_eq!(peer.join().expect("the peer should finish"), b"AAABBBCCC");
     assert_eq!(text(&output.stdout), "b'AAABBBCCC'\n");
     assert_eq!(output.status.code(), Some(0));
@@ -60,7 +64,8 @@ fn talks_to_an_ipv6_peer() {
 /// A peer written in Python echoes our datagram back.
 #[test]
 fn works_with_a_python_udp_peer() {
-    let Some(mut python) = support::python3("works_with_a_python_udp_peer") else {
+    let Some(mut python) = support::python3("works_with_a_python_udp_peer")
+    else {
         return;
     };
     let peer = Running::start(python.args([
@@ -88,7 +93,8 @@ fn works_with_a_python_udp_peer() {
 #[test]
 fn works_with_the_shipped_echo_server() {
     // cargo builds a package's examples before its tests, next to them.
-    let mut example = std::env::current_exe().expect("the test should know its path");
+    let mut example =
+        std::env::current_exe().expect("the test should know its path");
     example.pop(); // the test binary
     if example.ends_with("deps") {
         example.pop();
@@ -96,7 +102,8 @@ fn works_with_the_shipped_echo_server() {
     let example: PathBuf = example
         .join("examples")
         .join(format!("echo-server{}", std::env::consts::EXE_SUFFIX));
-    let server = Running::start(Command::new(&example).args(["127.0.0.1", "0"]));
+    let server =
+        Running::start(Command::new(&example).args(["127.0.0.1", "0"]));
     let listening = server.next_line();
     assert!(
         listening.starts_with("[*] Listening on UDP 127.0.0.1:"),
@@ -145,7 +152,8 @@ fn a_silent_peer_times_out_with_advice() {
 /// Each bad command line gives exit status 2, one error line and the usage.
 #[test]
 fn rejects_bad_command_lines_with_status_2() {
-    let usage = "usage: udp-client [-w SECS] [HOST] [PORT]   (try --help for more)\n";
+    let usage =
+        "usage: udp-client [-w SECS] [HOST] [PORT]   (try --help for more)\n";
     let cases: [(&[&str], &str); 6] = [
         (
             &["127.0.0.1", "0"],
@@ -190,7 +198,9 @@ fn a_name_that_does_not_resolve_fails_cleanly() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     assert!(
-        stderr.starts_with("error: could not resolve host 'no-such-host.invalid': "),
+        stderr.starts_with(
+            "error: could not resolve host 'no-such-host.invalid': "
+        ),
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");

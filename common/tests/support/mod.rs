@@ -47,7 +47,9 @@ pub fn python3(test_name: &str) -> Option<Command> {
         return Some(command);
     }
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{test_name}: python3 is required under CI=true but was not found");
+        panic!(
+            "{test_name}: python3 is required under CI=true but was not found"
+        );
     }
     eprintln!("{test_name}: skipped, python3 not found");
     None
@@ -144,9 +146,9 @@ impl Running {
 
     /// The next line printed, waiting at most [`DEADLINE`].
     pub fn next_line(&self) -> String {
-        self.lines
-            .recv_timeout(DEADLINE)
-            .unwrap_or_else(|error| panic!("no line within {DEADLINE:?}: {error}"))
+        self.lines.recv_timeout(DEADLINE).unwrap_or_else(|error| {
+            panic!("no line within {DEADLINE:?}: {error}")
+        })
     }
 
     /// The next `count` lines.
@@ -162,7 +164,8 @@ impl Running {
     /// Reads the `IP:PORT` at the end of a line such as
     /// `[*] Listening on 127.0.0.1:40000`.
     pub fn address_from(line: &str) -> SocketAddr {
-        let address = line.rsplit(' ').next().expect("the line should have words");
+        let address =
+            line.rsplit(' ').next().expect("the line should have words");
         address
             .parse()
             .unwrap_or_else(|_| panic!("{line:?} should end with an address"))
@@ -191,8 +194,8 @@ impl Drop for Running {
 /// One exchange with a server: connect, send `request`, read until the
 /// server closes, and return what it sent.
 pub fn exchange(address: SocketAddr, request: &[u8]) -> Vec<u8> {
-    let mut stream =
-        TcpStream::connect_timeout(&address, DEADLINE).expect("the server should accept");
+    let mut stream = TcpStream::connect_timeout(&address, DEADLINE)
+        .expect("the server should accept");
     stream
         .set_read_timeout(Some(DEADLINE))
         .expect("timeout should set");
