@@ -153,45 +153,25 @@ fn works_with_the_python_reference_server() {
 /// Each bad command line gives exit status 2, one error line and the usage.
 #[test]
 fn rejects_bad_command_lines_with_status_2() {
-    let usage =
-        "usage: tcp-client [-w SECS] [HOST] [PORT]   (try --help for more)\n";
-    let cases: [(&[&str], &str); 7] = [
+    let mut cases = support::bad_port_cases("127.0.0.1", false);
+    cases.extend([
+        (vec!["--bogus"], "unknown option '--bogus'".to_string()),
         (
-            &["127.0.0.1", "0"],
-            "error: invalid port '0': expected a number from 1 to 65535\n",
+            vec!["a", "1", "extra"],
+            "too many arguments: 'extra' (expected at most HOST and PORT)"
+                .to_string(),
         ),
         (
-            &["127.0.0.1", "65536"],
-            "error: invalid port '65536': expected a number from 1 to 65535\n",
+            vec!["-w", "soon"],
+            "invalid value 'soon' for -w: expected seconds from 0 to 86400"
+                .to_string(),
         ),
-        (
-            &["127.0.0.1", "-1"],
-            "error: invalid port '-1': expected a number from 1 to 65535\n",
-        ),
-        (
-            &["127.0.0.1", "abc"],
-            "error: invalid port 'abc': expected a number from 1 to 65535\n",
-        ),
-        (&["--bogus"], "error: unknown option '--bogus'\n"),
-        (
-            &["a", "1", "extra"],
-            "error: too many arguments: 'extra' (expected at most HOST and PORT)\n",
-        ),
-        (
-            &["-w", "soon"],
-            "error: invalid value 'soon' for -w: expected seconds from 0 to 86400\n",
-        ),
-    ];
-    for (arguments, error_line) in cases {
-        let output = run_with_limit(tcp_client().args(arguments), DEADLINE);
-        assert_eq!(output.status.code(), Some(2), "{arguments:?}");
-        assert_eq!(
-            text(&output.stderr),
-            format!("{error_line}{usage}"),
-            "{arguments:?}"
-        );
-        assert_eq!(text(&output.stdout), "");
-    }
+    ]);
+    support::assert_usage_errors(
+        env!("CARGO_BIN_EXE_tcp-client"),
+        "usage: tcp-client [-w SECS] [HOST] [PORT]   (try --help for more)",
+        &cases,
+    );
 }
 
 /// `--help` shows the defaults and how to run the client with its partner.
@@ -221,19 +201,11 @@ fn help_shows_defaults_and_the_partner() {
 /// A reserved `.invalid` name fails with one line and status 1.
 #[test]
 fn a_name_that_does_not_resolve_fails_cleanly() {
-    let output = run_with_limit(
-        tcp_client().args(["no-such-host.invalid", "80"]),
-        DEADLINE,
+    support::assert_fails_on_one_line(
+        env!("CARGO_BIN_EXE_tcp-client"),
+        &["no-such-host.invalid", "80"],
+        "error: could not resolve host 'no-such-host.invalid': ",
     );
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = text(&output.stderr);
-    assert!(
-        stderr.starts_with(
-            "error: could not resolve host 'no-such-host.invalid': "
-        ),
-        "{stderr}"
-    );
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 /// A refused connection on loopback says so and suggests starting the server.

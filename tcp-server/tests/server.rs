@@ -105,44 +105,27 @@ fn works_with_the_python_reference_client() {
 /// Each bad command line gives exit status 2, one error line and the usage.
 #[test]
 fn rejects_bad_command_lines_with_status_2() {
-    let usage = "usage: tcp-server [-w SECS] [--max-clients N] [BIND_IP] [PORT]   (try --help for more)\n";
-    let any_port = "expected a number from 0 to 65535 (0 picks any free port)";
-    let cases: [(&[&str], String); 6] = [
+    let mut cases = support::bad_port_cases("127.0.0.1", true);
+    cases.extend([
         (
-            &["127.0.0.1", "65536"],
-            format!("error: invalid port '65536': {any_port}\n"),
-        ),
-        (
-            &["127.0.0.1", "-1"],
-            format!("error: invalid port '-1': {any_port}\n"),
-        ),
-        (
-            &["127.0.0.1", "abc"],
-            format!("error: invalid port 'abc': {any_port}\n"),
-        ),
-        (
-            &["--max-clients", "0"],
-            "error: invalid value '0' for --max-clients: expected a whole number of at least 1\n"
+            vec!["--max-clients", "0"],
+            "invalid value '0' for --max-clients: expected a whole number of \
+             at least 1"
                 .to_string(),
         ),
+        (vec!["--verbose"], "unknown option '--verbose'".to_string()),
         (
-            &["--verbose"],
-            "error: unknown option '--verbose'\n".to_string(),
+            vec!["127.0.0.1", "1", "2"],
+            "too many arguments: '2' (expected at most BIND_IP and PORT)"
+                .to_string(),
         ),
-        (
-            &["127.0.0.1", "1", "2"],
-            "error: too many arguments: '2' (expected at most BIND_IP and PORT)\n".to_string(),
-        ),
-    ];
-    for (arguments, error_line) in cases {
-        let output = run_with_limit(tcp_server().args(arguments), DEADLINE);
-        assert_eq!(output.status.code(), Some(2), "{arguments:?}");
-        assert_eq!(
-            text(&output.stderr),
-            format!("{error_line}{usage}"),
-            "{arguments:?}"
-        );
-    }
+    ]);
+    support::assert_usage_errors(
+        env!("CARGO_BIN_EXE_tcp-server"),
+        "usage: tcp-server [-w SECS] [--max-clients N] [BIND_IP] [PORT]   \
+         (try --help for more)",
+        &cases,
+    );
 }
 
 /// `--help` says what `--max-clients` bounds and shows the partner.
@@ -174,35 +157,19 @@ fn help_explains_the_bounds() {
 fn a_taken_port_fails_cleanly() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("loopback should bind");
     let port = taken.local_addr().expect("bound").port();
-    let output = run_with_limit(
-        tcp_server().args(["127.0.0.1", &port.to_string()]),
-        DEADLINE,
+    support::assert_fails_on_one_line(
+        env!("CARGO_BIN_EXE_tcp-server"),
+        &["127.0.0.1", &port.to_string()],
+        &format!("error: could not listen on 127.0.0.1:{port}: "),
     );
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = text(&output.stderr);
-    assert!(
-        stderr.starts_with(&format!(
-            "error: could not listen on 127.0.0.1:{port}: "
-        )),
-        "{stderr}"
-    );
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 /// A reserved `.invalid` name fails with one line and status 1.
 #[test]
 fn a_bind_name_that_does_not_resolve_fails_cleanly() {
-    let output = run_with_limit(
-        tcp_server().args(["no-such-host.invalid", "0"]),
-        DEADLINE,
+    support::assert_fails_on_one_line(
+        env!("CARGO_BIN_EXE_tcp-server"),
+        &["no-such-host.invalid", "0"],
+        "error: could not resolve host 'no-such-host.invalid': ",
     );
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = text(&output.stderr);
-    assert!(
-        stderr.starts_with(
-            "error: could not resolve host 'no-such-host.invalid': "
-        ),
-        "{stderr}"
-    );
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }

@@ -152,56 +152,28 @@ fn a_silent_peer_times_out_with_advice() {
 /// Each bad command line gives exit status 2, one error line and the usage.
 #[test]
 fn rejects_bad_command_lines_with_status_2() {
-    let usage =
-        "usage: udp-client [-w SECS] [HOST] [PORT]   (try --help for more)\n";
-    let cases: [(&[&str], &str); 6] = [
+    let mut cases = support::bad_port_cases("127.0.0.1", false);
+    cases.extend([
+        (vec!["-x"], "unknown option '-x'".to_string()),
         (
-            &["127.0.0.1", "0"],
-            "error: invalid port '0': expected a number from 1 to 65535\n",
+            vec!["a", "1", "2"],
+            "too many arguments: '2' (expected at most HOST and PORT)"
+                .to_string(),
         ),
-        (
-            &["127.0.0.1", "65536"],
-            "error: invalid port '65536': expected a number from 1 to 65535\n",
-        ),
-        (
-            &["127.0.0.1", "-1"],
-            "error: invalid port '-1': expected a number from 1 to 65535\n",
-        ),
-        (
-            &["127.0.0.1", "abc"],
-            "error: invalid port 'abc': expected a number from 1 to 65535\n",
-        ),
-        (&["-x"], "error: unknown option '-x'\n"),
-        (
-            &["a", "1", "2"],
-            "error: too many arguments: '2' (expected at most HOST and PORT)\n",
-        ),
-    ];
-    for (arguments, error_line) in cases {
-        let output = run_with_limit(udp_client().args(arguments), DEADLINE);
-        assert_eq!(output.status.code(), Some(2), "{arguments:?}");
-        assert_eq!(
-            text(&output.stderr),
-            format!("{error_line}{usage}"),
-            "{arguments:?}"
-        );
-    }
+    ]);
+    support::assert_usage_errors(
+        env!("CARGO_BIN_EXE_udp-client"),
+        "usage: udp-client [-w SECS] [HOST] [PORT]   (try --help for more)",
+        &cases,
+    );
 }
 
 /// A reserved `.invalid` name fails with one line and status 1.
 #[test]
 fn a_name_that_does_not_resolve_fails_cleanly() {
-    let output = run_with_limit(
-        udp_client().args(["no-such-host.invalid", "9999"]),
-        DEADLINE,
+    support::assert_fails_on_one_line(
+        env!("CARGO_BIN_EXE_udp-client"),
+        &["no-such-host.invalid", "9999"],
+        "error: could not resolve host 'no-such-host.invalid': ",
     );
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = text(&output.stderr);
-    assert!(
-        stderr.starts_with(
-            "error: could not resolve host 'no-such-host.invalid': "
-        ),
-        "{stderr}"
-    );
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }

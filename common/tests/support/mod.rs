@@ -206,3 +206,65 @@ pub fn exchange(address: SocketAddr, request: &[u8]) -> Vec<u8> {
         .expect("the reply should end cleanly");
     reply
 }
+
+/// Runs `program` with each list of arguments and checks that it exits with
+/// status 2, prints nothing on stdout, and prints exactly the error line
+/// and then `usage` on stderr.
+pub fn assert_usage_errors(
+    program: &str,
+    usage: &str,
+    cases: &[(Vec<&str>, String)],
+) {
+    for (arguments, error_line) in cases {
+        let output =
+            run_with_limit(Command::new(program).args(arguments), DEADLINE);
+        assert_eq!(output.status.code(), Some(2), "{arguments:?}");
+        assert_eq!(text(&output.stdout), "", "{arguments:?}");
+        assert_eq!(
+            text(&output.stderr),
+            format!("error: {error_line}\n{usage}\n"),
+            "{arguments:?}"
+        );
+    }
+}
+
+/// The usage error for a bad port: clients accept 1 to 65535, servers 0 too.
+pub fn bad_port_cases(
+    host: &'static str,
+    allow_zero: bool,
+) -> Vec<(Vec<&'static str>, String)> {
+    let expected = if allow_zero {
+        "expected a number from 0 to 65535 (0 picks any free port)"
+    } else {
+        "expected a number from 1 to 65535"
+    };
+    let bad_ports: &[&'static str] = if allow_zero {
+        &["65536", "-1", "abc"]
+    } else {
+        &["0", "65536", "-1", "abc"]
+    };
+    bad_ports
+        .iter()
+        .map(|&port| {
+            (
+                vec![host, port],
+                format!("invalid port '{port}': {expected}"),
+            )
+        })
+        .collect()
+}
+
+/// Runs `program` and checks that it fails with status 1 and prints one
+/// line on stderr, which starts with `start`.
+pub fn assert_fails_on_one_line(
+    program: &str,
+    arguments: &[&str],
+    start: &str,
+) {
+    let output =
+        run_with_limit(Command::new(program).args(arguments), DEADLINE);
+    assert_eq!(output.status.code(), Some(1), "{arguments:?}");
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with(start), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
