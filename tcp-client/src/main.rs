@@ -24,8 +24,9 @@ const RECV_BUFFER_SIZE: usize = 4096;
 const COMMAND_LINE: CommandLine = CommandLine {
     program: "tcp-client",
     version: env!("CARGO_PKG_VERSION"),
-    about: "Connects to HOST:PORT over TCP, sends an HTTP GET request, and prints the first \
-            reply as Python's print(bytes) would.\nThe Rust twin of docs/python/tcp_client.py.",
+    about: "Connects to HOST:PORT over TCP, sends an HTTP GET request, and \
+            prints the first reply as Python's print(bytes) would.\n\
+            The Rust twin of docs/python/tcp_client.py.",
     host_name: "HOST",
     host_help: "name or IP address of the server",
     default_host: "www.google.com",
@@ -34,9 +35,11 @@ const COMMAND_LINE: CommandLine = CommandLine {
     flags: &[Flag {
         name: "-w",
         kind: FlagKind::Seconds { default: 5.0 },
-        help: "give up connecting, sending or waiting for the reply after SECS seconds; 0 waits forever",
+        help: "give up connecting, sending or waiting for the reply after \
+               SECS seconds; 0 waits forever",
     }],
-    example: "cargo run -p tcp-server\ncargo run -p tcp-client -- 127.0.0.1 9999",
+    example: "cargo run -p tcp-server\n\
+              cargo run -p tcp-client -- 127.0.0.1 9999",
 };
 
 fn main() -> ExitCode {

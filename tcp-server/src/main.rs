@@ -52,8 +52,9 @@ const MAX_ACCEPT_RETRY_DELAY: Duration = Duration::from_secs(1);
 const COMMAND_LINE: CommandLine = CommandLine {
     program: "tcp-server",
     version: env!("CARGO_PKG_VERSION"),
-    about: "Listens on BIND_IP:PORT over TCP. For each client it prints the request, answers \
-            ACK! and closes.\nThe Rust twin of docs/python/tcp_server.py.",
+    about: "Listens on BIND_IP:PORT over TCP. For each client it prints the \
+            request, answers ACK! and closes.\n\
+            The Rust twin of docs/python/tcp_server.py.",
     host_name: "BIND_IP",
     host_help: "address to listen on; 0.0.0.0 means every IPv4 interface",
     default_host: "0.0.0.0",
@@ -63,16 +64,19 @@ const COMMAND_LINE: CommandLine = CommandLine {
         Flag {
             name: "-w",
             kind: FlagKind::Seconds { default: 5.0 },
-            help: "drop a client that sends or reads nothing for SECS seconds; 0 waits forever",
+            help: "drop a client that sends or reads nothing for SECS \
+                   seconds; 0 waits forever",
         },
         Flag {
             name: "--max-clients",
             kind: FlagKind::Count { default: 256 },
-            help: "serve at most N clients at once, one thread each; at most N more wait in a \
-                   queue, and the kernel's listen backlog (1024) holds any beyond that",
+            help: "serve at most N clients at once, one thread each; at \
+                   most N more wait in a queue, and the kernel's listen \
+                   backlog (1024) holds any beyond that",
         },
     ],
-    example: "cargo run -p tcp-server\ncargo run -p tcp-client -- 127.0.0.1 9999",
+    example: "cargo run -p tcp-server\n\
+              cargo run -p tcp-client -- 127.0.0.1 9999",
 };
 
 fn main() -> ExitCode {

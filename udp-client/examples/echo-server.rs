@@ -24,14 +24,16 @@ const DATAGRAM_BUFFER_SIZE: usize = 65_507;
 const COMMAND_LINE: CommandLine = CommandLine {
     program: "echo-server",
     version: env!("CARGO_PKG_VERSION"),
-    about: "Sends every UDP datagram it receives back to its sender.\nThe peer for udp-client.",
+    about: "Sends every UDP datagram it receives back to its sender.\n\
+            The peer for udp-client.",
     host_name: "BIND_IP",
     host_help: "address to listen on",
     default_host: "127.0.0.1",
     default_port: 9999,
     port_zero_means_any: true,
     flags: &[],
-    example: "cargo run -p udp-client --example echo-server\ncargo run -p udp-client -- 127.0.0.1 9999",
+    example: "cargo run -p udp-client --example echo-server\n\
+              cargo run -p udp-client -- 127.0.0.1 9999",
 };
 
 fn main() -> ExitCode {

@@ -25,9 +25,9 @@ const RECV_BUFFER_SIZE: usize = 4096;
 const COMMAND_LINE: CommandLine = CommandLine {
     program: "udp-client",
     version: env!("CARGO_PKG_VERSION"),
-    about: "Sends the datagram AAABBBCCC to HOST:PORT over UDP and prints the first datagram \
-            that comes back, as Python's print(bytes) would.\nThe Rust twin of \
-            docs/python/udp_client.py.",
+    about: "Sends the datagram AAABBBCCC to HOST:PORT over UDP and prints \
+            the first datagram that comes back, as Python's print(bytes) \
+            would.\nThe Rust twin of docs/python/udp_client.py.",
     host_name: "HOST",
     host_help: "name or IP address of the peer",
     default_host: "127.0.0.1",
@@ -36,9 +36,11 @@ const COMMAND_LINE: CommandLine = CommandLine {
     flags: &[Flag {
         name: "-w",
         kind: FlagKind::Seconds { default: 3.0 },
-        help: "wait this long for a reply; 0 waits forever, as the Python script does",
+        help: "wait this long for a reply; 0 waits forever, as the Python \
+               script does",
     }],
-    example: "cargo run -p udp-client --example echo-server\ncargo run -p udp-client -- 127.0.0.1 9999",
+    example: "cargo run -p udp-client --example echo-server\n\
+              cargo run -p udp-client -- 127.0.0.1 9999",
 };
 
 fn main() -> ExitCode {
