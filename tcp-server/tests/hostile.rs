@@ -54,18 +54,10 @@ fn a_burst_of_concurrent_clients_loses_no_ack() {
     let clients: Vec<_> = (0..CLIENTS)
         .map(|number| {
             thread::spawn(move || {
-                let mut stream = TcpStream::connect_timeout(&address, DEADLINE)
-                    .expect("should connect");
-                stream
-                    .set_read_timeout(Some(DEADLINE))
-                    .expect("timeout should set");
-                let local = stream.local_addr().expect("bound");
-                stream
-                    .write_all(format!("client {number}").as_bytes())
-                    .expect("should send");
-                let mut reply = Vec::new();
-                stream.read_to_end(&mut reply).expect("should end cleanly");
-                (local, number, reply)
+                let request = format!("client {number}");
+                let (local, reply) =
+                    support::exchange_from(address, request.as_bytes());
+                (local, number, reply.expect("should end cleanly"))
             })
         })
         .collect();
@@ -88,15 +80,8 @@ fn an_oversized_request_gets_ack_and_a_clean_close() {
     for size in [1025, 5_000, 60_000] {
         let request: Vec<u8> =
             (0..size).map(|index| b'a' + (index % 26) as u8).collect();
-        let mut stream = TcpStream::connect_timeout(&address, DEADLINE)
-            .expect("should connect");
-        stream
-            .set_read_timeout(Some(DEADLINE))
-            .expect("timeout should set");
-        let local = stream.local_addr().expect("bound");
-        stream.write_all(&request).expect("should send");
-        let mut reply = Vec::new();
-        stream.read_to_end(&mut reply).unwrap_or_else(|error| {
+        let (local, reply) = support::exchange_from(address, &request);
+        let reply = reply.unwrap_or_else(|error| {
             panic!("{size} bytes: the close should be clean, got {error}")
         });
         assert_eq!(reply, b"ACK!", "{size} bytes");

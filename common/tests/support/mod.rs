@@ -194,17 +194,29 @@ impl Drop for Running {
 /// One exchange with a server: connect, send `request`, read until the
 /// server closes, and return what it sent.
 pub fn exchange(address: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let (_, reply) = exchange_from(address, request);
+    reply.expect("the reply should end cleanly")
+}
+
+/// Like [`exchange`], but returns the client's own address too, which the
+/// server prints, and the reply as a `Result`, so that a test can say which
+/// request failed and how.
+pub fn exchange_from(
+    address: SocketAddr,
+    request: &[u8],
+) -> (SocketAddr, std::io::Result<Vec<u8>>) {
     let mut stream = TcpStream::connect_timeout(&address, DEADLINE)
         .expect("the server should accept");
+    let local_address = stream
+        .local_addr()
+        .expect("a connected socket has an address");
     stream
         .set_read_timeout(Some(DEADLINE))
         .expect("timeout should set");
     stream.write_all(request).expect("the request should send");
     let mut reply = Vec::new();
-    stream
-        .read_to_end(&mut reply)
-        .expect("the reply should end cleanly");
-    reply
+    let result = stream.read_to_end(&mut reply).map(|_| reply);
+    (local_address, result)
 }
 
 /// Runs `program` with each list of arguments and checks that it exits with
