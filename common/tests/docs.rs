@@ -206,6 +206,72 @@ fn transcripts_match_real_runs() {
     }
 }
 
+/// Every relative link on a page, and in the top-level README, leads to a
+/// file that exists and, after `#`, to a heading in it.
+#[test]
+fn links_lead_somewhere() {
+    let root = workspace_root();
+    let mut pages: Vec<PathBuf> = PAGES
+        .iter()
+        .map(|(name, _)| root.join("docs").join(name))
+        .collect();
+    pages.push(root.join("README.md"));
+    for page in pages {
+        let text =
+            std::fs::read_to_string(&page).expect("the page should read");
+        for target in text
+            .split("](")
+            .skip(1)
+            .filter_map(|rest| rest.split(')').next())
+        {
+            if target.starts_with("http") {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let file = if file.is_empty() {
+                page.clone()
+            } else {
+                page.parent().expect("a page sits in a folder").join(file)
+            };
+            let place = format!("{}: link ({target})", page.display());
+            assert!(
+                file.exists(),
+                "{place}: {} does not exist",
+                file.display()
+            );
+            if anchor.is_empty() {
+                continue;
+            }
+            let headings =
+                std::fs::read_to_string(&file).expect("the target should read");
+            let anchors: Vec<String> = headings
+                .lines()
+                .filter(|line| line.starts_with('#'))
+                .map(|line| github_anchor(line.trim_start_matches('#')))
+                .collect();
+            assert!(
+                anchors.iter().any(|known| known == anchor),
+                "{place}: no such heading"
+            );
+        }
+    }
+}
+
+/// The anchor GitHub gives a heading: lowercase, spaces as hyphens, and
+/// only letters, digits, hyphens and underscores kept.
+fn github_anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|character| match character {
+            ' ' => Some('-'),
+            'a'..='z' | '0'..='9' | '-' | '_' => Some(character),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Any run of four or more digits is a port here; it reads as `PORT`.
 fn normalize(line: &str) -> String {
     let mut normalized = String::new();
