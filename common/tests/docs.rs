@@ -9,7 +9,8 @@
 //! - each ```` ```console session=NAME ```` block is a transcript: the test
 //!   runs its commands against each other on loopback and compares what they
 //!   print with the page, with every port number (any run of four or more
-//!   digits) read as `PORT`.
+//!   digits) read as `PORT`;
+//! - every relative link leads to a file, and to a heading in it.
 //!
 //! Transcripts run the programs' binaries from the target folder, which
 //! `cargo test --workspace` builds before any test runs.
