@@ -6,6 +6,7 @@
 //! then the usage, and exits with status 2.
 
 use std::fmt::Write as _;
+use std::io::{self, Write};
 use std::process;
 use std::time::Duration;
 
@@ -141,18 +142,14 @@ impl CommandLine {
     pub fn parse(&self) -> Arguments {
         match self.read(std::env::args().skip(1)) {
             Outcome::Run(arguments) => arguments,
-            Outcome::Help => {
-                print!("{}", self.help());
-                process::exit(0);
-            }
+            Outcome::Help => exit_after(&mut io::stdout(), &self.help(), 0),
             Outcome::Version => {
-                println!("{} {}", self.program, self.version);
-                process::exit(0);
+                let version = format!("{} {}\n", self.program, self.version);
+                exit_after(&mut io::stdout(), &version, 0)
             }
             Outcome::UsageError(message) => {
-                eprintln!("error: {message}");
-                eprintln!("{}", self.usage());
-                process::exit(USAGE_ERROR_STATUS);
+                let text = format!("error: {message}\n{}\n", self.usage());
+                exit_after(&mut io::stderr(), &text, USAGE_ERROR_STATUS)
             }
         }
     }
@@ -324,6 +321,15 @@ impl CommandLine {
         }
         help
     }
+}
+
+/// Writes `text` and exits. `print!` would panic if the reader has gone
+/// (`tcp-client --help | head -1`); there is nobody left to tell, so a
+/// failed write is ignored.
+fn exit_after(stream: &mut dyn Write, text: &str, status: i32) -> ! {
+    let _ = stream.write_all(text.as_bytes());
+    let _ = stream.flush();
+    process::exit(status)
 }
 
 fn value_name(kind: FlagKind) -> &'static str {

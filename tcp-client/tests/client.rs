@@ -253,3 +253,21 @@ fn closed_port(bind: &str) -> u16 {
     let address: SocketAddr = listener.local_addr().expect("bound");
     address.port()
 }
+
+/// `--help` into a pipe nobody reads (`tcp-client --help | head -0`) exits
+/// with status 0 and no panic.
+#[test]
+fn help_into_a_closed_pipe_does_not_panic() {
+    let mut child = tcp_client()
+        .arg("--help")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the client should start");
+    // Close our end at once, before the client has started to write.
+    drop(child.stdout.take());
+    let output = support::wait_for_output(child);
+    assert_eq!(text(&output.stderr), "");
+    assert_eq!(output.status.code(), Some(0));
+}
