@@ -109,10 +109,7 @@ fn every_page_is_read_by_this_test() {
     let mut known: Vec<String> =
         PAGES.iter().map(|(name, _)| name.to_string()).collect();
     known.sort();
-    assert_eq!(
-        found, known,
-        "add new pages to PAGES in common/tests/docs.rs"
-    );
+    assert_eq!(found, known, "add new pages to PAGES in common/tests/docs.rs");
 }
 
 /// Every Rust and Python block is found verbatim in the file it names.
@@ -212,18 +209,14 @@ fn transcripts_match_real_runs() {
 #[test]
 fn links_lead_somewhere() {
     let root = workspace_root();
-    let mut pages: Vec<PathBuf> = PAGES
-        .iter()
-        .map(|(name, _)| root.join("docs").join(name))
-        .collect();
+    let mut pages: Vec<PathBuf> =
+        PAGES.iter().map(|(name, _)| root.join("docs").join(name)).collect();
     pages.push(root.join("README.md"));
     for page in pages {
         let text =
             std::fs::read_to_string(&page).expect("the page should read");
-        for target in text
-            .split("](")
-            .skip(1)
-            .filter_map(|rest| rest.split(')').next())
+        for target in
+            text.split("](").skip(1).filter_map(|rest| rest.split(')').next())
         {
             if target.starts_with("http") {
                 continue;
@@ -305,10 +298,8 @@ fn steps(block: &Block, place: &str) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
     for line in &block.lines {
         match line.strip_prefix("$ ") {
-            Some(command) => steps.push(Step {
-                command: command.to_string(),
-                shown: Vec::new(),
-            }),
+            Some(command) => steps
+                .push(Step { command: command.to_string(), shown: Vec::new() }),
             None => steps
                 .last_mut()
                 .unwrap_or_else(|| {
@@ -365,11 +356,8 @@ fn runnable(command: &str, port: &str, place: &str) -> (Command, bool) {
         program.display()
     );
     let mut runnable = Command::new(program);
-    runnable.args(
-        arguments
-            .iter()
-            .map(|word| swap_port(word, port, is_server)),
-    );
+    runnable
+        .args(arguments.iter().map(|word| swap_port(word, port, is_server)));
     (runnable, is_server)
 }
 

@@ -31,9 +31,7 @@ fn serve_once(
         let mut request = Vec::new();
         let mut byte = [0u8; 1];
         while !request.ends_with(b"\r\n\r\n") {
-            match connection
-                .read(&mut byte)
-                .expect("the request should arrive")
+            match connection.read(&mut byte).expect("the request should arrive")
             {
                 0 => break,
                 _ => request.push(byte[0]),
@@ -56,10 +54,7 @@ fn run_against(
         tcp_client().args([host_argument, &port.to_string()]),
         DEADLINE,
     );
-    (
-        server.join().expect("the server thread should finish"),
-        output,
-    )
+    (server.join().expect("the server thread should finish"), output)
 }
 
 /// Sends the exact request bytes over IPv4 and prints the reply as Python would.
@@ -156,55 +151,75 @@ fn rejects_bad_command_lines_with_status_2() {
     let mut cases = support::bad_port_cases("127.0.0.1", false);
     cases.extend([
         (vec!["--bogus"], "unknown option '--bogus'".to_string()),
-        (
-            vec!["a", "1", "extra"],
-            "too many arguments: 'extra' (expected at most HOST and PORT)"
-                .to_string(),
-        ),
+        (vec!["a", "1", "extra"], "unexpected argument 'extra'".to_string()),
+        (vec!["-w"], "-w needs a value".to_string()),
         (
             vec!["-w", "soon"],
             "invalid value 'soon' for -w: expected seconds from 0 to 86400"
                 .to_string(),
         ),
+        (
+            vec!["-w", "1e-10"],
+            "invalid value '1e-10' for -w: rounds to 0 ns; 0 waits forever"
+                .to_string(),
+        ),
+        (vec!["[]"], "HOST must not be empty".to_string()),
     ]);
     support::assert_usage_errors(
         env!("CARGO_BIN_EXE_tcp-client"),
-        "usage: tcp-client [-w SECS] [HOST] [PORT]   (try --help for more)",
+        "usage: tcp-client [-w SECS] [HOST] [PORT]",
         &cases,
     );
 }
 
-/// `--help` shows the defaults and how to run the client with its partner.
+/// A command line that is not UTF-8 is a usage error, not a panic.
+#[cfg(unix)]
+#[test]
+fn a_non_utf8_argument_is_a_usage_error() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let bad = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    let output = run_with_limit(tcp_client().arg(bad), DEADLINE);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        "error: argument \"caf\\xE9\" is not valid UTF-8\n\
+         usage: tcp-client [-w SECS] [HOST] [PORT]\n\
+         for more, try --help\n"
+    );
+}
+
+/// `--help` shows the defaults and how to run the client with its partner,
+/// within 80 columns.
 #[test]
 fn help_shows_defaults_and_the_partner() {
-    let output = run_with_limit(tcp_client().arg("--help"), DEADLINE);
-    assert_eq!(output.status.code(), Some(0));
-    let help = text(&output.stdout);
-    assert!(
-        help.contains(
-            "  HOST           name or IP address of the server (default: www.google.com)\n"
-        ),
-        "{help}"
-    );
-    assert!(
-        help.contains("  PORT           port, 1 to 65535 (default: 80)\n"),
-        "{help}"
-    );
-    assert!(help.ends_with("Example, in two terminals:\n  cargo run -p tcp-server\n  cargo run -p tcp-client -- 127.0.0.1 9999\n"), "{help}");
-    let version = run_with_limit(tcp_client().arg("-V"), DEADLINE);
-    assert_eq!(
-        text(&version.stdout),
-        format!("tcp-client {}\n", env!("CARGO_PKG_VERSION"))
+    support::assert_help(
+        env!("CARGO_BIN_EXE_tcp-client"),
+        "Connects to HOST:PORT over TCP, sends an HTTP GET request and
+prints the first reply as Python's print(bytes) would.
+The Rust twin of docs/python/tcp_client.py.
+
+usage: tcp-client [-w SECS] [HOST] [PORT]
+
+  HOST              default: www.google.com
+  PORT              default: 80
+  -w SECS           give up after SECS seconds; 0 waits forever (default: 5)
+  -h, --help        print this help
+
+Example, in two terminals:
+  cargo run -p tcp-server
+  cargo run -p tcp-client -- 127.0.0.1 9999
+",
     );
 }
 
 /// A reserved `.invalid` name fails with one line and status 1.
 #[test]
 fn a_name_that_does_not_resolve_fails_cleanly() {
-    support::assert_fails_on_one_line(
+    support::assert_fails_with(
         env!("CARGO_BIN_EXE_tcp-client"),
         &["no-such-host.invalid", "80"],
-        "error: could not resolve host 'no-such-host.invalid': ",
+        "error: could not look up 'no-such-host.invalid': ",
+        None,
     );
 }
 
@@ -220,11 +235,22 @@ fn a_refused_connection_suggests_starting_the_server() {
     assert_eq!(
         text(&output.stderr),
         format!(
-            "error: could not connect to 127.0.0.1 port {port} (127.0.0.1:{port}: connection refused); \
-             nothing is listening there: start the server with `cargo run -p tcp-server`\n"
+            "error: could not connect to 127.0.0.1 port {port} \
+             (127.0.0.1:{port}: connection refused)\n\
+             help: is the server running? `cargo run -p tcp-server`\n"
         )
     );
     assert_eq!(text(&output.stdout), "");
+}
+
+/// `localhost` reaches a server that listens on 127.0.0.1 only, whatever
+/// order the system lists `::1` and 127.0.0.1 in.
+#[test]
+fn localhost_reaches_a_server_on_ipv4_loopback() {
+    let (request, output) = run_against("127.0.0.1:0", "localhost");
+    assert_eq!(request, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stderr), "");
 }
 
 /// A server that accepts but never answers makes the client give up after `-w`.
@@ -242,7 +268,8 @@ fn a_silent_server_times_out() {
     assert_eq!(
         text(&output.stderr),
         format!(
-            "error: no reply from 127.0.0.1 port {port} in time; wait longer with -w SECS\n"
+            "error: no reply from 127.0.0.1 port {port} in time\n\
+             help: wait longer with -w SECS, or -w 0 to wait forever\n"
         )
     );
 }

@@ -248,10 +248,8 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .with_context(|| format!("could not start the {name} server"))?;
-        let mut server = Server {
-            child,
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
+        let mut server =
+            Server { child, address: SocketAddr::from(([127, 0, 0, 1], 0)) };
         server.address = wait_for_listening_line(&log_path)?;
         Ok(server)
     }
@@ -450,15 +448,11 @@ fn one_exchange(address: SocketAddr) -> Result<(), &'static str> {
         .map_err(|_| "socket option")?;
     stream.write_all(REQUEST).map_err(|_| "send error")?;
     let mut reply = Vec::with_capacity(8);
-    stream
-        .read_to_end(&mut reply)
-        .map_err(|error| match error.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                "read timeout"
-            }
-            io::ErrorKind::ConnectionReset => "reset",
-            _ => "read error",
-        })?;
+    stream.read_to_end(&mut reply).map_err(|error| match error.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => "read timeout",
+        io::ErrorKind::ConnectionReset => "reset",
+        _ => "read error",
+    })?;
     if reply != REPLY {
         return Err("wrong reply");
     }
@@ -574,9 +568,15 @@ fn wait_until_dropped(idle: &[TcpStream], limit: Duration) -> usize {
 /// another thread, and closing at once without tcp-server's graceful drain.
 /// Little can be faster with blocking sockets; nothing is more fragile.
 fn serve_inline(backlog: i32) -> anyhow::Result<()> {
-    let listener =
-        common::net::listen_tcp(SocketAddr::from(([127, 0, 0, 1], 0)), backlog)
-            .context("could not listen on 127.0.0.1")?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::STREAM,
+        None,
+    )?;
+    common::options::allow_quick_rebind(&socket)?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    socket.listen(backlog).context("could not listen on 127.0.0.1")?;
+    let listener = std::net::TcpListener::from(socket);
     let mut out = LineWriter::new(io::stdout());
     writeln!(out, "[*] Listening on {}", listener.local_addr()?)?;
     let mut request = [0u8; 1024];

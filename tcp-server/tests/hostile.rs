@@ -38,10 +38,7 @@ fn assert_served(lines: &[String], client_address: SocketAddr, received: &str) {
         )),
         "{lines:?}"
     );
-    assert!(
-        lines.contains(&format!("[*] Received: {received}")),
-        "{lines:?}"
-    );
+    assert!(lines.contains(&format!("[*] Received: {received}")), "{lines:?}");
     assert!(lines.contains(&client_address.to_string()), "{lines:?}");
 }
 
@@ -101,8 +98,7 @@ fn survives_resets_instant_closes_and_half_closes() {
     // A reset mid-exchange: send part of a request, then close with
     // SO_LINGER 0, which sends RST instead of FIN.
     let rude = socket2::Socket::from(idle_connection(address));
-    rude.set_linger(Some(Duration::ZERO))
-        .expect("linger should set");
+    rude.set_linger(Some(Duration::ZERO)).expect("linger should set");
     let rude = TcpStream::from(rude);
     let rude_address = rude.local_addr().expect("bound");
     (&rude).write_all(b"GET / HT").expect("should send");
@@ -113,8 +109,7 @@ fn survives_resets_instant_closes_and_half_closes() {
 
     // Half-close: send nothing, say we are done, and still read the answer.
     let mut half = idle_connection(address);
-    half.set_read_timeout(Some(DEADLINE))
-        .expect("timeout should set");
+    half.set_read_timeout(Some(DEADLINE)).expect("timeout should set");
     let half_address = half.local_addr().expect("bound");
     half.shutdown(Shutdown::Write).expect("should half-close");
     let mut reply = Vec::new();
@@ -143,15 +138,9 @@ fn survives_resets_instant_closes_and_half_closes() {
             .contains(&format!("[*] Accepted connection from: {half_address}")),
         "{lines:?}"
     );
-    assert!(
-        lines.contains(&"[*] Received: b''".to_string()),
-        "{lines:?}"
-    );
+    assert!(lines.contains(&"[*] Received: b''".to_string()), "{lines:?}");
     assert_eq!(
-        lines
-            .iter()
-            .filter(|line| line.starts_with("[*] Accepted"))
-            .count(),
+        lines.iter().filter(|line| line.starts_with("[*] Accepted")).count(),
         4,
         "{lines:?}"
     );

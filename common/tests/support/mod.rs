@@ -94,11 +94,7 @@ fn wait_with_limit(mut child: Child, limit: Duration) -> Output {
             reader.join().expect("the reader should finish")
         })
     };
-    Output {
-        status,
-        stdout: collect(stdout),
-        stderr: collect(stderr),
-    }
+    Output { status, stdout: collect(stdout), stderr: collect(stderr) }
 }
 
 fn read_in_background(
@@ -177,10 +173,7 @@ impl Running {
 
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
-        self.child
-            .try_wait()
-            .expect("waiting should work")
-            .is_none()
+        self.child.try_wait().expect("waiting should work").is_none()
     }
 }
 
@@ -207,12 +200,9 @@ pub fn exchange_from(
 ) -> (SocketAddr, std::io::Result<Vec<u8>>) {
     let mut stream = TcpStream::connect_timeout(&address, DEADLINE)
         .expect("the server should accept");
-    let local_address = stream
-        .local_addr()
-        .expect("a connected socket has an address");
-    stream
-        .set_read_timeout(Some(DEADLINE))
-        .expect("timeout should set");
+    let local_address =
+        stream.local_addr().expect("a connected socket has an address");
+    stream.set_read_timeout(Some(DEADLINE)).expect("timeout should set");
     stream.write_all(request).expect("the request should send");
     let mut reply = Vec::new();
     let result = stream.read_to_end(&mut reply).map(|_| reply);
@@ -220,8 +210,8 @@ pub fn exchange_from(
 }
 
 /// Runs `program` with each list of arguments and checks that it exits with
-/// status 2, prints nothing on stdout, and prints exactly the error line
-/// and then `usage` on stderr.
+/// status 2, prints nothing on stdout, and prints exactly the error line,
+/// then `usage`, then where to find more, on stderr.
 pub fn assert_usage_errors(
     program: &str,
     usage: &str,
@@ -234,7 +224,7 @@ pub fn assert_usage_errors(
         assert_eq!(text(&output.stdout), "", "{arguments:?}");
         assert_eq!(
             text(&output.stderr),
-            format!("error: {error_line}\n{usage}\n"),
+            format!("error: {error_line}\n{usage}\nfor more, try --help\n"),
             "{arguments:?}"
         );
     }
@@ -246,7 +236,7 @@ pub fn bad_port_cases(
     allow_zero: bool,
 ) -> Vec<(Vec<&'static str>, String)> {
     let expected = if allow_zero {
-        "expected a number from 0 to 65535 (0 picks any free port)"
+        "expected a number from 0 to 65535"
     } else {
         "expected a number from 1 to 65535"
     };
@@ -258,25 +248,40 @@ pub fn bad_port_cases(
     bad_ports
         .iter()
         .map(|&port| {
-            (
-                vec![host, port],
-                format!("invalid port '{port}': {expected}"),
-            )
+            (vec![host, port], format!("invalid port '{port}': {expected}"))
         })
         .collect()
 }
 
-/// Runs `program` and checks that it fails with status 1 and prints one
-/// line on stderr, which starts with `start`.
-pub fn assert_fails_on_one_line(
+/// Runs `program` and checks that it fails with status 1, prints nothing on
+/// stdout, and on stderr one error line that starts with `error_start`,
+/// followed by exactly `help` on a line of its own if it is given.
+pub fn assert_fails_with(
     program: &str,
     arguments: &[&str],
-    start: &str,
+    error_start: &str,
+    help: Option<&str>,
 ) {
     let output =
         run_with_limit(Command::new(program).args(arguments), DEADLINE);
     assert_eq!(output.status.code(), Some(1), "{arguments:?}");
+    assert_eq!(text(&output.stdout), "", "{arguments:?}");
     let stderr = text(&output.stderr);
-    assert!(stderr.starts_with(start), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines[0].starts_with(error_start), "{stderr}");
+    let help_line = help.map(|help| format!("help: {help}"));
+    assert_eq!(lines.get(1).copied(), help_line.as_deref(), "{stderr}");
+    assert_eq!(lines.len(), 1 + usize::from(help.is_some()), "{stderr}");
+}
+
+/// Checks every line of a `--help` against `expected`, and that none is
+/// wider than 80 columns.
+pub fn assert_help(program: &str, expected: &str) {
+    let output = run_with_limit(Command::new(program).arg("--help"), DEADLINE);
+    assert_eq!(output.status.code(), Some(0));
+    let help = text(&output.stdout);
+    assert_eq!(help, expected);
+    for line in help.lines() {
+        assert!(line.chars().count() <= 80, "wider than 80 columns: {line}");
+    }
 }

@@ -1,0 +1,34 @@
+//! Socket options, set with socket2 where std has no way to set them
+//! before `bind` or `connect`.
+
+use std::io;
+use std::time::Duration;
+
+use socket2::Socket;
+
+/// Sets how long a blocking `recv` or `send` on `socket` may wait (Python:
+/// `sock.settimeout(seconds)`). `None` waits forever, Python's default.
+///
+/// A receive that times out fails with `WouldBlock` on Unix and `TimedOut`
+/// on Windows; [`crate::is_timeout`] recognises both.
+pub fn set_timeouts(socket: &Socket, wait: Option<Duration>) -> io::Result<()> {
+    socket.set_read_timeout(wait)?;
+    socket.set_write_timeout(wait)
+}
+
+/// Sets `SO_REUSEADDR` on Unix (Python:
+/// `sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`), so that a restarted
+/// server can bind its port again while connections from its last run sit
+/// in TIME_WAIT. The course's script does not, and so fails for a minute
+/// with "Address already in use".
+///
+/// On Windows the same option would let another program bind the same port
+/// and steal connections, and Windows lets a server rebind over TIME_WAIT
+/// anyway; std, mio and tokio all leave it off there, and so do we.
+pub fn allow_quick_rebind(socket: &Socket) -> io::Result<()> {
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    #[cfg(not(unix))]
+    let _ = socket;
+    Ok(())
+}

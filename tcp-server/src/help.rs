@@ -1,0 +1,51 @@
+//! What tcp-server tells a user who needs help: its `--help`, and advice on
+//! a `help:` line of its own under an error, as cargo and rustc print it.
+
+use std::io;
+use std::net::SocketAddr;
+
+/// How many clients the server serves at once by default. Threads cost
+/// little while they wait, so this can be high; see
+/// `docs/tcp-server-design.md` for what we measured.
+pub const MAX_CLIENTS: usize = 1000;
+
+/// The command line, and what `--help` prints.
+pub const PROGRAM: common::cli::Program = common::cli::Program {
+    name: "tcp-server",
+    about: "Listens on BIND_IP:PORT over TCP. For each client it prints the\n\
+            request, answers ACK! and closes. Port 0 picks any free port.\n\
+            The Rust twin of docs/python/tcp_server.py.",
+    host: "BIND_IP",
+    default_host: "0.0.0.0",
+    default_port: 9999,
+    default_wait: 5,
+    wait_help: "drop a client silent for SECS; 0: never",
+    listens: true,
+    max_clients: Some(MAX_CLIENTS),
+    example: "cargo run -p tcp-server\n\
+              cargo run -p tcp-client -- 127.0.0.1 9999",
+};
+
+/// A port that is taken, an address this machine does not have, or a port
+/// that needs privileges: say what to do about each.
+pub fn bind_failed(error: io::Error, address: SocketAddr) -> anyhow::Error {
+    let hint = match error.kind() {
+        io::ErrorKind::AddrInUse => {
+            "another program listens on that port: stop it, or pick another \
+             port (0 picks any free one)"
+        }
+        io::ErrorKind::AddrNotAvailable => {
+            "this machine has no such address; 127.0.0.1 stays on this \
+             machine, 0.0.0.0 listens on all its addresses"
+        }
+        io::ErrorKind::PermissionDenied => {
+            "ports below 1024 need special rights; pick a port from 1024 up"
+        }
+        _ => return anyhow::Error::new(error).context(bind_context(address)),
+    };
+    common::hint(anyhow::Error::new(error).context(bind_context(address)), hint)
+}
+
+fn bind_context(address: SocketAddr) -> String {
+    format!("could not bind to {address}")
+}
