@@ -173,7 +173,7 @@ impl Program {
 fn parse_wait(text: &str) -> Result<Option<Duration>, String> {
     let error = |why| Err(format!("invalid value '{text}' for -w: {why}"));
     match text.parse::<f64>() {
-        Ok(seconds) if seconds == 0.0 => Ok(None),
+        Ok(0.0) => Ok(None),
         Ok(seconds) if seconds > 0.0 && seconds <= 86_400.0 => {
             match Duration::from_secs_f64(seconds) {
                 // 1e-10 s is 0 ns: no time at all, and not "forever" either.

@@ -184,6 +184,23 @@ impl Drop for Running {
     }
 }
 
+/// A child process that is killed when dropped, even when a test panics.
+pub struct Killed(pub Child);
+
+impl Killed {
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.0.try_wait().expect("waiting should work").is_none()
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// One exchange with a server: connect, send `request`, read until the
 /// server closes, and return what it sent.
 pub fn exchange(address: SocketAddr, request: &[u8]) -> Vec<u8> {
