@@ -129,7 +129,9 @@ fn split_exchange(
 fn every_request_shape_gets_ack_and_a_clean_end() {
     const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     let large = vec![b'x'; 3000];
-    let shapes: [(&str, &[u8], &[u8], Duration, usize); 4] = [
+    // (shape, first write, second write, pause between them, tries)
+    type Shape<'a> = (&'a str, &'a [u8], &'a [u8], Duration, usize);
+    let shapes: [Shape; 4] = [
         ("one write", REQUEST, b"", Duration::ZERO, 500),
         ("two writes", &REQUEST[..16], &REQUEST[16..], Duration::ZERO, 500),
         (
