@@ -23,15 +23,19 @@
 //!
 //!     --clients 16,64     concurrent clients, one run for each (default 16,64)
 //!     --exchanges N       exchanges per run (default 20000)
-//!     --servers LIST      which servers, from rust, python, inline and
-//!                         inline-backlog-5, the inline server with the
-//!                         script's listen(5) (default rust,python,inline)
+//!     --servers LIST      which servers, from rust, python, inline,
+//!                         inline-graceful (the inline server with
+//!                         tcp-server's graceful close) and inline-backlog-5
+//!                         (with the script's listen(5))
+//!                         (default rust,python,inline)
 //!     --rounds R          runs per server, taking turns; the summary shows
 //!                         the median round of each (default 3)
-//!     --idle K            slow-client mode: hold K idle connections open
-//!                         (connected, sending nothing) while the load runs,
-//!                         then wait for the server to drop them and run the
-//!                         load again
+//!     --silent 300,2000   slow-client mode: for each count, a fresh server
+//!                         serves the first of --clients alone, then again
+//!                         while that many silent connections (connected,
+//!                         sending nothing) are held open
+//!     --server-fds N      start each server under `ulimit -n N`
+//!     -h, --help          print this
 //!
 //! Everything stays on 127.0.0.1, and every run, wait and connection has a
 //! time limit.
@@ -59,8 +63,6 @@ const REPLY: &[u8] = b"ACK!";
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A whole run stops after this long, finished or not.
 const RUN_TIME_LIMIT: Duration = Duration::from_secs(120);
-/// How long to wait for a server to drop the idle connections.
-const IDLE_DROP_TIME_LIMIT: Duration = Duration::from_secs(180);
 /// How long to wait for an idle connection to be accepted by the kernel.
 const IDLE_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// The inline server's listen backlog, the same as tcp-server's.
@@ -74,18 +76,44 @@ struct Settings {
     client_counts: Vec<usize>,
     exchanges: usize,
     servers: Vec<String>,
-    idle_connections: usize,
+    silent_counts: Vec<usize>,
+    server_descriptors: Option<usize>,
     rounds: usize,
 }
+
+/// What `--help` prints: the options at the top of this file.
+const USAGE: &str =
+    "usage: load [--clients 16,64] [--exchanges N] [--servers LIST]
+            [--rounds R] [--silent 300,2000] [--server-fds N]
+
+Runs tcp-server, the Python reference server and an inline ceiling server
+under the same load on 127.0.0.1 and prints exchanges/s, latencies, errors
+and ratios. Build first: cargo build --release -p tcp-server
+
+  --clients 16,64     concurrent clients, one run for each
+  --exchanges N       exchanges per run (default 20000)
+  --servers LIST      from rust, python, inline, inline-graceful and
+                      inline-backlog-5 (default rust,python,inline)
+  --rounds R          runs per server, taking turns (default 3)
+  --silent 300,2000   slow-client mode: the first --clients count alone,
+                      then while that many silent connections are held
+  --server-fds N      start each server under `ulimit -n N` (Unix)
+  -h, --help          print this
+";
 
 fn run() -> anyhow::Result<()> {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     if let [flag, backlog] = arguments.as_slice() {
-        if flag == "--serve-inline" {
+        if flag == "--serve-inline" || flag == "--serve-inline-graceful" {
             let backlog =
                 backlog.parse().context("the backlog should be a number")?;
-            return serve_inline(backlog);
+            return serve_inline(backlog, flag == "--serve-inline-graceful");
         }
+    }
+    if arguments.iter().any(|argument| argument == "-h" || argument == "--help")
+    {
+        let _ = io::stdout().write_all(USAGE.as_bytes());
+        return Ok(());
     }
     let settings = parse_settings(&arguments)?;
     let log_folder = std::env::temp_dir()
@@ -99,7 +127,7 @@ fn run() -> anyhow::Result<()> {
         log_folder.display()
     );
 
-    if settings.idle_connections > 0 {
+    if !settings.silent_counts.is_empty() {
         return run_slow_client_mode(&settings, &log_folder);
     }
 
@@ -111,7 +139,8 @@ fn run() -> anyhow::Result<()> {
         let mut rounds: BTreeMap<String, Vec<Report>> = BTreeMap::new();
         for round in 1..=settings.rounds {
             for server_name in &settings.servers {
-                let server = Server::start(server_name, &log_folder)?;
+                let server =
+                    Server::start(server_name, &log_folder, &settings)?;
                 let report =
                     drive_load(server.address, clients, settings.exchanges);
                 let peak = server.peak_memory_and_threads();
@@ -144,14 +173,15 @@ fn parse_settings(arguments: &[String]) -> anyhow::Result<Settings> {
         client_counts: vec![16, 64],
         exchanges: 20_000,
         servers: vec!["rust".into(), "python".into(), "inline".into()],
-        idle_connections: 0,
+        silent_counts: Vec::new(),
+        server_descriptors: None,
         rounds: 3,
     };
     let mut arguments = arguments.iter();
     while let Some(flag) = arguments.next() {
-        let value = arguments.next().with_context(|| {
-            format!("{flag} needs a value (see the top of examples/load.rs)")
-        })?;
+        let value = arguments
+            .next()
+            .with_context(|| format!("{flag} needs a value (try --help)"))?;
         let number = |text: &str| {
             text.parse::<usize>()
                 .with_context(|| format!("invalid number '{text}' for {flag}"))
@@ -162,15 +192,19 @@ fn parse_settings(arguments: &[String]) -> anyhow::Result<Settings> {
                     value.split(',').map(number).collect::<Result<_, _>>()?
             }
             "--exchanges" => settings.exchanges = number(value)?,
-            "--idle" => settings.idle_connections = number(value)?,
+            "--silent" => {
+                settings.silent_counts =
+                    value.split(',').map(number).collect::<Result<_, _>>()?
+            }
+            "--server-fds" => {
+                settings.server_descriptors = Some(number(value)?)
+            }
             "--rounds" => settings.rounds = number(value)?,
             "--servers" => {
                 settings.servers =
                     value.split(',').map(str::to_string).collect()
             }
-            _ => bail!(
-                "unknown option '{flag}' (see the top of examples/load.rs)"
-            ),
+            _ => bail!("unknown option '{flag}' (try --help)"),
         }
     }
     if settings.client_counts.contains(&0) || settings.rounds == 0 {
@@ -189,6 +223,7 @@ impl Server {
     fn start(
         name: &str,
         log_folder: &std::path::Path,
+        settings: &Settings,
     ) -> anyhow::Result<Server> {
         let here = std::env::current_exe()
             .context("could not find this program's path")?;
@@ -225,6 +260,16 @@ impl Server {
                 command.args(["--serve-inline", &INLINE_BACKLOG.to_string()]);
                 command
             }
+            // The inline server with tcp-server's graceful close, to show
+            // what closing without a reset costs.
+            "inline-graceful" => {
+                let mut command = Command::new(&here);
+                command.args([
+                    "--serve-inline-graceful",
+                    &INLINE_BACKLOG.to_string(),
+                ]);
+                command
+            }
             // The same inline server with the script's `listen(5)`, to show
             // what a short backlog costs.
             "inline-backlog-5" => {
@@ -234,7 +279,7 @@ impl Server {
             }
             other => {
                 bail!(
-                    "unknown server '{other}': expected rust, python, inline or inline-backlog-5"
+                    "unknown server '{other}': expected rust, python, inline, inline-graceful or inline-backlog-5"
                 )
             }
         };
@@ -242,6 +287,17 @@ impl Server {
         let log = File::create(&log_path).with_context(|| {
             format!("could not create {}", log_path.display())
         })?;
+        // Under `ulimit -n N`: the shell lowers its limit, then becomes the
+        // server with `exec`.
+        if let Some(descriptors) = settings.server_descriptors {
+            let mut limited = Command::new("sh");
+            limited
+                .arg("-c")
+                .arg(format!("ulimit -n {descriptors} && exec \"$0\" \"$@\""))
+                .arg(command.get_program())
+                .args(command.get_args());
+            command = limited;
+        }
         let child = command
             .stdin(Stdio::null())
             .stdout(log)
@@ -332,6 +388,15 @@ impl Report {
         self.latencies[index]
     }
 
+    /// A handshake the kernel dropped for want of backlog is sent again
+    /// after one second, so exchanges over a second show a full backlog.
+    fn over_one_second(&self) -> usize {
+        self.latencies
+            .iter()
+            .filter(|latency| **latency >= Duration::from_secs(1))
+            .count()
+    }
+
     fn print(&self, name: &str, peak: &str) {
         let errors = if self.errors.is_empty() {
             "no errors".to_string()
@@ -342,13 +407,7 @@ impl Report {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        // A handshake the kernel dropped for want of backlog is sent again
-        // after one second, so exchanges over a second show a full backlog.
-        let over_one_second = self
-            .latencies
-            .iter()
-            .filter(|latency| **latency >= Duration::from_secs(1))
-            .count();
+        let over_one_second = self.over_one_second();
         println!(
             "{name:>18}: {:>6.0} exchanges/s  p50 {:>5.2} ms  p99 {:>6.2} ms  max {:>7.1} ms  \
              over 1 s {over_one_second:>4}  ok {:>5}  {errors}  ({} clients, {:.2} s; {peak})",
@@ -368,10 +427,18 @@ fn milliseconds(duration: Duration) -> f64 {
 }
 
 fn print_ratios(results: &BTreeMap<String, Report>) {
+    if let (Some(graceful), Some(inline)) =
+        (results.get("inline-graceful"), results.get("inline"))
+    {
+        println!(
+            "  what closing without a reset costs: inline-graceful / inline: {:.2}x exchanges/s",
+            graceful.exchanges_per_second() / inline.exchanges_per_second()
+        );
+    }
     let Some(rust) = results.get("rust") else {
         return;
     };
-    for other in ["python", "inline"] {
+    for other in ["python", "inline", "inline-graceful"] {
         if let Some(report) = results.get(other) {
             println!(
                 "  rust / {other}: {:.2}x exchanges/s, p99 {:.2} ms vs {:.2} ms",
@@ -459,59 +526,69 @@ fn one_exchange(address: SocketAddr) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Slow-client mode: idle connections held while the load runs.
+/// Slow-client mode: for each count of silent connections, a fresh server
+/// serves the load alone, then again while the silent ones are held open.
 fn run_slow_client_mode(
     settings: &Settings,
     log_folder: &std::path::Path,
 ) -> anyhow::Result<()> {
     let clients = settings.client_counts[0];
     for server_name in &settings.servers {
-        if server_name == "inline" {
+        if server_name.starts_with("inline") {
             println!(
-                "\n  inline: skipped in slow-client mode: one idle client blocks it for everyone"
+                "\n  {server_name}: skipped in slow-client mode: one silent client blocks it for everyone"
             );
             continue;
         }
-        let server = Server::start(server_name, log_folder)?;
-        println!(
-            "\n== {server_name}: {} idle connections, then {clients} clients",
-            settings.idle_connections
-        );
-        let idle =
-            open_idle_connections(server.address, settings.idle_connections);
-        println!(
-            "  idle connections: {} open, {} could not connect within {:?}",
-            idle.len(),
-            settings.idle_connections - idle.len(),
-            IDLE_CONNECT_TIMEOUT
-        );
-        let during = drive_load(server.address, clients, settings.exchanges);
-        during.print("during", &server.peak_memory_and_threads());
-
-        // The Python server has no timeouts, so it never drops an idle
-        // client: a short wait shows that without spending minutes on it.
-        let drop_time_limit = if server_name == "python" {
-            Duration::from_secs(10)
-        } else {
-            IDLE_DROP_TIME_LIMIT
-        };
-        let waited = Instant::now();
-        let still_open = wait_until_dropped(&idle, drop_time_limit);
-        if still_open > 0 {
+        for &silent_count in &settings.silent_counts {
+            let server = Server::start(server_name, log_folder, settings)?;
             println!(
-                "  after {:.1} s, {still_open} idle connections are still open: the server never drops them",
-                waited.elapsed().as_secs_f64()
+                "\n== {server_name}: {clients} clients, alone and with {silent_count} silent connections held"
             );
-            continue;
+            let alone = drive_load(server.address, clients, settings.exchanges);
+            alone.print("alone", &server.peak_memory_and_threads());
+            let silent = open_idle_connections(server.address, silent_count);
+            let held_before = still_open(&silent);
+            let during =
+                drive_load(server.address, clients, settings.exchanges);
+            let held_after = still_open(&silent);
+            during.print(
+                &format!("{silent_count} silent"),
+                &server.peak_memory_and_threads(),
+            );
+            println!(
+                "  silent connections: {} of {silent_count} connected, {held_before} still held when the load began, {held_after} when it ended",
+                silent.len(),
+            );
+            println!(
+                "  with {silent_count} silent: {:.2}x the rate alone, p99 {:.2} ms, {} over 1 s, {} failed",
+                during.exchanges_per_second() / alone.exchanges_per_second(),
+                milliseconds(during.percentile(0.99)),
+                during.over_one_second(),
+                during.errors.values().sum::<usize>(),
+            );
         }
-        println!(
-            "  the server dropped every idle connection {:.1} s after the load ended",
-            waited.elapsed().as_secs_f64()
-        );
-        let after = drive_load(server.address, clients, settings.exchanges);
-        after.print("after", &server.peak_memory_and_threads());
     }
     Ok(())
+}
+
+/// How many of these connections the server has not closed yet.
+fn still_open(connections: &[TcpStream]) -> usize {
+    let mut scratch = [0u8; 16];
+    connections
+        .iter()
+        .filter(|stream| {
+            let mut stream: &TcpStream = stream;
+            if stream.set_nonblocking(true).is_err() {
+                return false;
+            }
+            // End of stream, a reset, or data: the server is done with it.
+            // Only WouldBlock means it is still held.
+            let held = matches!(stream.read(&mut scratch), Err(error) if error.kind() == io::ErrorKind::WouldBlock);
+            let _ = stream.set_nonblocking(false);
+            held
+        })
+        .count()
 }
 
 /// Opens up to `count` connections that send nothing, from several threads
@@ -540,34 +617,11 @@ fn open_idle_connections(address: SocketAddr, count: usize) -> Vec<TcpStream> {
         .collect()
 }
 
-/// Waits until the server has closed every idle connection, or the limit
-/// passes. Returns how many are still open.
-fn wait_until_dropped(idle: &[TcpStream], limit: Duration) -> usize {
-    let started = Instant::now();
-    let mut open: Vec<&TcpStream> = idle.iter().collect();
-    let mut scratch = [0u8; 16];
-    while !open.is_empty() && started.elapsed() < limit {
-        open.retain(|stream| {
-            let mut stream: &TcpStream = stream;
-            if stream.set_nonblocking(true).is_err() {
-                return false;
-            }
-            // End of stream, a reset, or data (ACK! after a timeout): the
-            // server is done with it. Only WouldBlock means still held.
-            matches!(stream.read(&mut scratch), Err(error) if error.kind() == io::ErrorKind::WouldBlock)
-        });
-        if !open.is_empty() {
-            thread::sleep(Duration::from_millis(100));
-        }
-    }
-    open.len()
-}
-
 /// The inline ceiling server: the script's work for each client, with the
 /// same lines printed, but done inside the accept loop with no hand-off to
 /// another thread, and closing at once without tcp-server's graceful drain.
 /// Little can be faster with blocking sockets; nothing is more fragile.
-fn serve_inline(backlog: i32) -> anyhow::Result<()> {
+fn serve_inline(backlog: i32, graceful: bool) -> anyhow::Result<()> {
     let socket = socket2::Socket::new(
         socket2::Domain::IPV4,
         socket2::Type::STREAM,
@@ -601,6 +655,16 @@ fn serve_inline(backlog: i32) -> anyhow::Result<()> {
         }
         if let Ok(peer) = client.peer_addr() {
             let _ = writeln!(out, "{peer}");
+        }
+        if graceful {
+            // tcp-server's close: FIN after ACK!, then read until the
+            // client closes too (see tcp-server/src/graceful_close.rs).
+            if client.shutdown(std::net::Shutdown::Write).is_ok() {
+                let _ = client.set_read_timeout(Some(Duration::from_secs(1)));
+                while matches!(client.read(&mut request), Ok(count) if count > 0)
+                {
+                }
+            }
         }
         // Close at once, as the script does: the least work per client.
         drop(client);

@@ -15,13 +15,12 @@
 //!   the log is not flooded if it lasts.
 
 use std::io;
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::say;
 
-use crate::client_slots::ClientSlots;
+use crate::client_crew::Crew;
 
 /// The longest wait for a client to leave before `accept` is tried again.
 const RESOURCE_PAUSE: Duration = Duration::from_millis(100);
@@ -31,20 +30,15 @@ const UNKNOWN_ERROR_PAUSE: Duration = Duration::from_secs(1);
 const SHORTAGE_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The accept loop's memory of its recent failures.
+#[derive(Default)]
 pub struct Pauses {
-    slots: Arc<ClientSlots>,
     last_shortage_report: Option<Instant>,
 }
 
 impl Pauses {
-    /// Pauses that ask `slots` for room when resources run out.
-    pub fn new(slots: &Arc<ClientSlots>) -> Pauses {
-        Pauses { slots: Arc::clone(slots), last_shortage_report: None }
-    }
-
     /// Reports a failed `accept`, and pauses only if retrying at once
-    /// would fail again.
-    pub fn pause_if_needed(&mut self, error: io::Error) {
+    /// would fail again. When resources run out, asks `crew` for room.
+    pub fn pause_if_needed(&mut self, error: io::Error, crew: &Crew) {
         if is_out_of_resources(&error) {
             let now = Instant::now();
             let quiet = self.last_shortage_report.is_some_and(|last| {
@@ -57,7 +51,7 @@ impl Pauses {
                 );
                 self.last_shortage_report = Some(now);
             }
-            self.slots.wait_for_a_departure(RESOURCE_PAUSE);
+            crew.wait_for_a_departure(RESOURCE_PAUSE);
         } else if is_about_one_connection(&error) {
             say!("[!] could not accept a connection: {error}");
         } else {
@@ -109,6 +103,8 @@ pub fn is_about_one_connection(error: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client_crew::Patience;
+    use std::net::{SocketAddr, TcpListener, TcpStream};
 
     /// Running out of descriptors pauses; a client that gave up does not.
     #[test]
@@ -127,21 +123,23 @@ mod tests {
     /// After a shortage, the pause ends as soon as a client leaves.
     #[test]
     fn a_departure_ends_the_pause_at_once() {
-        let slots = ClientSlots::new(4, None);
-        let slot = slots.wait_for_a_free_slot();
-        let mut pauses = Pauses::new(&slots);
-        let leaver = thread::spawn(move || {
+        fn serve_slowly(_: TcpStream, _: SocketAddr, _: &Patience) {
             thread::sleep(Duration::from_millis(20));
-            drop(slot);
-        });
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").expect("loopback");
+        let _client = TcpStream::connect(listener.local_addr().expect("bound"));
+        let (server, address) = listener.accept().expect("accepts");
+        let mut crew = Crew::new(4, None, serve_slowly);
+        crew.hand_off(server, address);
         let started = Instant::now();
         #[cfg(unix)]
-        pauses.pause_if_needed(io::Error::from_raw_os_error(24));
+        Pauses::default()
+            .pause_if_needed(io::Error::from_raw_os_error(24), &crew);
         #[cfg(windows)]
-        pauses.pause_if_needed(io::Error::from_raw_os_error(10024));
+        Pauses::default()
+            .pause_if_needed(io::Error::from_raw_os_error(10024), &crew);
         let paused = started.elapsed();
-        leaver.join().expect("the leaver ends");
-        assert!(paused >= Duration::from_millis(15), "{paused:?}");
+        assert!(paused >= Duration::from_millis(10), "{paused:?}");
         assert!(paused < RESOURCE_PAUSE, "{paused:?}");
     }
 }

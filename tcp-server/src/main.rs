@@ -8,26 +8,25 @@
 //!
 //!     cargo run -p tcp-client -- 127.0.0.1 9999
 //!
-//! Like the script, it accepts connections in a loop and starts a thread for
-//! each client, which reads the request once, prints it, answers `ACK!` and
-//! closes. Unlike the script, it bounds how many clients it serves at once
-//! and drops silent ones when others wait (`client_slots.rs`), closes without
-//! a reset (`graceful_close.rs`), and rides out a shortage of file
-//! descriptors (`accept_errors.rs`). `docs/tcp-server-design.md` explains
-//! why, with the measurements.
+//! Like the script, it accepts connections in a loop and gives each client
+//! a thread, which reads the request once, prints it, answers `ACK!` and
+//! closes. Unlike the script, it reuses a bounded crew of threads and drops
+//! silent clients when others wait (`client_crew.rs`), closes without a
+//! reset (`graceful_close.rs`), and rides out a shortage of file descriptors
+//! (`accept_errors.rs`). `docs/tcp-server-design.md` explains why, with the
+//! measurements.
 
 mod accept_errors;
-mod client_slots;
+mod client_crew;
 mod graceful_close;
 mod help;
 
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
-use std::thread;
 
 use anyhow::Context as _;
-use client_slots::{ClientSlots, Slot};
+use client_crew::{Crew, Patience};
 use common::{PythonBytes, say};
 use socket2::{Domain, Socket, Type};
 
@@ -66,55 +65,54 @@ fn run() -> anyhow::Result<()> {
     say!("[*] Listening on {}", server.local_addr()?);
 
     let max_clients = arguments.max_clients.unwrap_or(help::MAX_CLIENTS);
-    let slots = ClientSlots::new(max_clients, arguments.wait);
-    let mut accept_errors = accept_errors::Pauses::new(&slots);
+    let mut crew = Crew::new(max_clients, arguments.wait, handle_client);
+    let mut accept_errors = accept_errors::Pauses::default();
     loop {
         // client, addr = server.accept()
         let (client, address) = match server.accept() {
             Ok(accepted) => accepted,
             Err(error) => {
-                accept_errors.pause_if_needed(error);
+                accept_errors.pause_if_needed(error, &crew);
                 continue;
             }
         };
         say!("[*] Accepted connection from: {address}");
 
-        // spin up our client thread to handle incoming data, once fewer
-        // than --max-clients are being served. `thread::spawn` would panic
-        // when the system has no thread to give; `Builder::spawn` returns
-        // an error instead, and that costs one client, not the server.
-        let slot = slots.wait_for_a_free_slot();
-        let client_thread = thread::Builder::new()
-            .spawn(move || handle_client(client, address, slot));
-        if let Err(error) = client_thread {
-            say!("[!] {address}: could not start a thread: {error}");
-        }
+        // spin up our client thread to handle incoming data: hand the
+        // client to a thread of the crew (`client_crew.rs`), which serves
+        // at most --max-clients at once and reuses its threads.
+        crew.hand_off(client, address);
     }
 }
 
-/// This is our client handling thread. Any trouble with this client ends
-/// as one line that names it, by the address `accept` gave: after a reset,
-/// the socket itself may no longer know its peer.
-fn handle_client(client_socket: TcpStream, address: SocketAddr, slot: Slot) {
-    if let Err(error) = serve_client(client_socket, address, &slot) {
+/// This is our client handling thread: a thread of the crew runs it for
+/// each client. Any trouble with this client ends as one line that names
+/// it, by the address `accept` gave: after a reset, the socket itself may
+/// no longer know its peer.
+fn handle_client(
+    client_socket: TcpStream,
+    address: SocketAddr,
+    patience: &Patience,
+) {
+    if let Err(error) = serve_client(client_socket, address, patience) {
         say!("[!] {address}: {error:#}");
     }
-} // `slot` is dropped here, even after a panic, and frees its place.
+}
 
 fn serve_client(
     mut client_socket: TcpStream,
     address: SocketAddr,
-    slot: &Slot,
+    patience: &Patience,
 ) -> anyhow::Result<()> {
     // just print out what the client sends. One read returns whatever has
     // arrived, up to 1024 bytes; Python's recv waits forever, ours gives
     // up after `-w` seconds, or sooner for a silent client when others wait.
     let mut request = [0u8; RECV_BUFFER_SIZE];
-    let bytes_read = slot.read_request(&mut client_socket, &mut request)?;
+    let bytes_read = patience.read_request(&mut client_socket, &mut request)?;
     say!("[*] Received: {}", PythonBytes(&request[..bytes_read]));
 
     // send back a packet. `write_all` is Python's `sendall`.
-    client_socket.set_write_timeout(slot.wait)?;
+    client_socket.set_write_timeout(patience.wait)?;
     client_socket.write_all(b"ACK!").context("could not send ACK!")?;
 
     // print(client_socket.getpeername()). Python prints the tuple
