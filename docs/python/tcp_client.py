@@ -1,40 +1,33 @@
-"""TCP client: the Python twin of tcp-client.
+"""TCP client: the course's script, and the Python twin
+of tcp-client. Lines marked "ours" are not the course's.
 
-Usage: python3 docs/python/tcp_client.py [HOST] [PORT]
-Without arguments it asks www.google.com, port 80,
-for its home page.
+Run it from the repository's root folder:
+
+    python3 docs/python/tcp_client.py [HOST] [PORT]
+
+Without arguments it asks www.google.com, port 80, for
+its home page, as the course's script does.
 """
 import socket
 import sys
 
 target_host = "www.google.com"
 target_port = 80
-if len(sys.argv) > 1:
+if len(sys.argv) > 1:  # ours: HOST, PORT
     target_host = sys.argv[1]
-if len(sys.argv) > 2:
+if len(sys.argv) > 2:  # ours
     target_port = int(sys.argv[2])
 
-# An IPv6 literal such as ::1 needs AF_INET6.
-family = socket.AF_INET
-if ":" in target_host:
-    family = socket.AF_INET6
-
 # create a socket object
-client = socket.socket(family, socket.SOCK_STREAM)
+client = socket.socket(socket.AF_INET,
+                       socket.SOCK_STREAM)
 
 # connect the client
 client.connect((target_host, target_port))
 
-# send some data: the course's exact bytes for its
-# own target, else a request naming our host
-if target_host == "www.google.com":
-    host_header = "google.com"
-elif ":" in target_host:
-    host_header = "[%s]" % target_host
-else:
-    host_header = target_host
-request = "GET / HTTP/1.1\r\nHost: %s\r\n\r\n" % host_header
-client.send(request.encode())
+# send some data
+client.send(b"GET / HTTP/1.1\r\n"
+            b"Host: google.com\r\n\r\n")
 
 # receive data
 response = client.recv(4096)

@@ -1,6 +1,10 @@
-"""TCP server: the Python twin of tcp-server.
+"""TCP server: the course's script, and the Python twin
+of tcp-server. Lines marked "ours" are not the course's.
 
-Usage: python3 docs/python/tcp_server.py [BIND_IP] [PORT]
+Run it from the repository's root folder:
+
+    python3 docs/python/tcp_server.py [BIND_IP] [PORT]
+
 Without arguments it listens on 0.0.0.0, port 9999.
 Port 0 picks any free port.
 """
@@ -10,24 +14,20 @@ import threading
 
 bind_ip = "0.0.0.0"
 bind_port = 9999
-if len(sys.argv) > 1:
+if len(sys.argv) > 1:  # ours: BIND_IP, PORT
     bind_ip = sys.argv[1]
-if len(sys.argv) > 2:
+if len(sys.argv) > 2:  # ours
     bind_port = int(sys.argv[2])
 
-# An IPv6 literal such as ::1 needs AF_INET6.
-family = socket.AF_INET
-if ":" in bind_ip:
-    family = socket.AF_INET6
-
-server = socket.socket(family, socket.SOCK_STREAM)
+server = socket.socket(socket.AF_INET,
+                       socket.SOCK_STREAM)
 server.bind((bind_ip, bind_port))
 server.listen(5)
 
-# Print the address really bound: with port 0, only
-# getsockname() knows which port we got.
-bind_ip, bind_port = server.getsockname()[:2]
-print("[*] Listening on %s:%d" % (bind_ip, bind_port))
+# ours: which port did port 0 pick?
+bind_ip, bind_port = server.getsockname()
+print("[*] Listening on %s:%d"
+      % (bind_ip, bind_port))
 
 
 # this is our client handling thread

@@ -1,29 +1,30 @@
-"""UDP client: the Python twin of udp-client.
+"""UDP client: the course's script, and the Python twin
+of udp-client. Lines marked "ours" are not the course's.
 
-Usage: python3 docs/python/udp_client.py [HOST] [PORT]
+Run it from the repository's root folder:
+
+    python3 docs/python/udp_client.py [HOST] [PORT]
+
 Without arguments it sends to 127.0.0.1, port 80, and
-if nothing answers, waits forever (stop it with Ctrl-C).
+if nothing answers, waits for ever (Ctrl-C stops it).
 """
 import socket
 import sys
 
 target_host = "127.0.0.1"
 target_port = 80
-if len(sys.argv) > 1:
+if len(sys.argv) > 1:  # ours: HOST, PORT
     target_host = sys.argv[1]
-if len(sys.argv) > 2:
+if len(sys.argv) > 2:  # ours
     target_port = int(sys.argv[2])
 
-# An IPv6 literal such as ::1 needs AF_INET6.
-family = socket.AF_INET
-if ":" in target_host:
-    family = socket.AF_INET6
-
 # create a socket object
-client = socket.socket(family, socket.SOCK_DGRAM)
+client = socket.socket(socket.AF_INET,
+                       socket.SOCK_DGRAM)
 
 # send some data
-client.sendto(b"AAABBBCCC", (target_host, target_port))
+client.sendto(b"AAABBBCCC",
+              (target_host, target_port))
 
 # receive some data
 data, addr = client.recvfrom(4096)

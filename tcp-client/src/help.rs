@@ -6,31 +6,30 @@ use std::io;
 use std::net::SocketAddr;
 
 /// The command line, and what `--help` prints.
-pub const PROGRAM: common::cli::Program = common::cli::Program {
-    name: "tcp-client",
-    about: "Connects to HOST:PORT over TCP, sends an HTTP GET request and\n\
+pub const PROGRAM: common::cli::Program =
+    common::cli::Program {
+        name: "tcp-client",
+        about: "Connects to HOST:PORT over TCP, sends an HTTP GET request and\n\
             prints the first reply as Python's print(bytes) would.\n\
             The Rust twin of docs/python/tcp_client.py.",
-    host: "HOST",
-    default_host: "www.google.com",
-    default_port: 80,
-    default_wait: 5,
-    wait_help: "give up after SECS seconds; 0 waits forever",
-    listens: false,
-    max_clients: None,
-    example: "cargo run -p tcp-server\n\
+        host: "HOST",
+        default_host: "www.google.com",
+        default_port: 80,
+        default_wait: 5,
+        wait_help: "give up after SECS seconds; 0 waits forever",
+        listens: false,
+        max_clients: None,
+        example: "cargo run -p tcp-server\n\
               cargo run -p tcp-client -- 127.0.0.1 9999",
-};
+    };
 
-/// The script's own target needs the internet; say how to try it locally.
-pub fn lookup_failed(error: anyhow::Error, target_host: &str) -> anyhow::Error {
-    if target_host != PROGRAM.default_host {
-        return error;
-    }
+/// A name that cannot be looked up: most often, no network.
+/// Say how to try the client on this machine alone.
+pub fn lookup_failed(error: anyhow::Error) -> anyhow::Error {
     common::hint(
         error,
-        "the default target needs the internet; to stay on this machine, \
-         start `cargo run -p tcp-server`, then run \
+        "looking up a name needs a network; to stay on this \
+         machine, start `cargo run -p tcp-server`, then run \
          `cargo run -p tcp-client -- 127.0.0.1 9999`",
     )
 }
@@ -43,41 +42,56 @@ pub fn connect_failed(
 ) -> anyhow::Error {
     let reasons: Vec<String> = failures
         .iter()
-        .map(|(address, error)| format!("{address}: {}", short_reason(error)))
+        .map(|(address, error)| {
+            format!("{address}: {}", short_reason(error))
+        })
         .collect();
     let error = anyhow::anyhow!(
         "could not connect to {target} ({})",
         reasons.join("; ")
     );
-    let nothing_listens_here = failures.iter().all(|(address, error)| {
-        address.ip().is_loopback()
-            && error.kind() == io::ErrorKind::ConnectionRefused
-    });
+    let nothing_listens_here =
+        failures.iter().all(|(address, error)| {
+            address.ip().is_loopback()
+                && error.kind()
+                    == io::ErrorKind::ConnectionRefused
+        });
     if nothing_listens_here {
-        common::hint(error, "is the server running? `cargo run -p tcp-server`")
+        common::hint(
+            error,
+            "is the server running? `cargo run -p tcp-server`",
+        )
     } else {
         error
     }
 }
 
 /// A read timeout says what to do about it; other errors are passed on.
-pub fn read_failed(error: io::Error, target: &str) -> anyhow::Error {
+pub fn read_failed(
+    error: io::Error,
+    target: &str,
+) -> anyhow::Error {
     if common::is_timeout(&error) {
         common::hint(
             anyhow::anyhow!("no reply from {target} in time"),
             "wait longer with -w SECS, or -w 0 to wait forever",
         )
     } else {
-        anyhow::Error::new(error)
-            .context(format!("could not read the reply from {target}"))
+        anyhow::Error::new(error).context(format!(
+            "could not read the reply from {target}"
+        ))
     }
 }
 
 /// "connection refused" rather than "Connection refused (os error 111)".
 fn short_reason(error: &io::Error) -> String {
     match error.kind() {
-        io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
-        _ if common::is_timeout(error) => "timed out".to_string(),
+        io::ErrorKind::ConnectionRefused => {
+            "connection refused".to_string()
+        }
+        _ if common::is_timeout(error) => {
+            "timed out".to_string()
+        }
         _ => error.to_string(),
     }
 }

@@ -8,8 +8,9 @@
 //!
 //!     cargo run -p tcp-client -- 127.0.0.1 9999
 //!
-//! With no arguments it asks `www.google.com` port 80 for its home page, as
-//! the course's script does, and that needs the internet.
+//! With no arguments it asks `www.google.com` port 80 for
+//! its home page, as the course's script does, and that
+//! needs the internet.
 
 mod help;
 
@@ -19,9 +20,13 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use common::{PythonBytes, say};
-use socket2::{Domain, Socket, Type};
+use socket2::{Domain, SockAddr, Socket, Type};
 
-/// Python: `client.recv(4096)` asks for at most this many bytes.
+/// The course's request, byte for byte.
+const REQUEST: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: google.com\r\n\r\n";
+
+/// Python: `client.recv(4096)` takes at most this many bytes.
 const RECV_BUFFER_SIZE: usize = 4096;
 
 fn main() -> ExitCode {
@@ -30,67 +35,63 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let arguments = help::PROGRAM.parse();
-    let (target_host, target_port) = (arguments.host.as_str(), arguments.port);
+    let target_host = arguments.host.as_str();
+    let target_port = arguments.port;
     let target = format!("{target_host} port {target_port}");
+    let timeout = arguments.wait;
+    // Python's connect() looks the name up by itself.
     let addresses = common::lookup(target_host, target_port)
-        .map_err(|error| help::lookup_failed(error, target_host))?;
+        .map_err(help::lookup_failed)?;
 
-    // A name may have several addresses; like `socket.create_connection`,
-    // try each in turn until one accepts. Python's socket waits forever
-    // unless you call settimeout(); we give up after `-w` seconds.
-    let mut connected = None;
+    // A name may have several addresses: like Python's
+    // socket.create_connection(), try each in turn.
     let mut failures = Vec::new();
+    let mut connected = None;
     for address in addresses {
-        // create a socket object: socket.socket(AF_INET, SOCK_STREAM)
-        let socket =
-            Socket::new(Domain::for_address(address), Type::STREAM, None)
-                .context("could not create a TCP socket")?;
-        common::options::set_timeouts(&socket, arguments.wait)?;
-        // connect the client: client.connect((target_host, target_port))
-        let attempt = match arguments.wait {
-            Some(wait) => socket.connect_timeout(&address.into(), wait),
-            None => socket.connect(&address.into()),
+        // create a socket object
+        let domain = Domain::for_address(address);
+        let client = Socket::new(domain, Type::STREAM, None)?;
+        // Python waits for ever; we give up after -w SECS.
+        common::options::set_timeouts(&client, timeout)?;
+        // connect the client
+        let peer = SockAddr::from(address);
+        let attempt = match timeout {
+            Some(limit) => {
+                client.connect_timeout(&peer, limit)
+            }
+            None => client.connect(&peer),
         };
         match attempt {
             Ok(()) => {
-                connected = Some(TcpStream::from(socket));
+                connected = Some(TcpStream::from(client));
                 break;
             }
             Err(error) => failures.push((address, error)),
         }
     }
-    let mut client =
-        connected.ok_or_else(|| help::connect_failed(&target, &failures))?;
+    let Some(mut client) = connected else {
+        return Err(help::connect_failed(&target, &failures));
+    };
 
-    // send some data. `write_all` is Python's `sendall`: it loops until
-    // every byte is handed to the kernel, where `send` may send only part.
-    let request = http_request(target_host);
-    client
-        .write_all(request.as_bytes())
-        .with_context(|| format!("could not send the request to {target}"))?;
+    // send some data. `write_all` is Python's `sendall`: it
+    // loops until the kernel has taken every byte, where
+    // `send` may take only some of them.
+    client.write_all(REQUEST).with_context(|| {
+        format!("could not send to {target}")
+    })?;
 
-    // receive data. One `read` returns what has arrived so far, up to 4096
-    // bytes: TCP carries a stream of bytes, not messages. So we keep the
-    // count and use only that much of the buffer.
+    // receive data. One `read` returns what has arrived so
+    // far, up to 4096 bytes: TCP carries a stream of bytes,
+    // not messages. We keep the count, and use only that
+    // much of the buffer.
     let mut response = [0u8; RECV_BUFFER_SIZE];
     let bytes_read = client
         .read(&mut response)
         .map_err(|error| help::read_failed(error, &target))?;
 
-    // client.close(): dropping the stream closes the socket.
+    // Dropping the stream closes the socket.
     drop(client);
 
     say!("{}", PythonBytes(&response[..bytes_read]));
     Ok(())
-}
-
-/// The script's request: its exact bytes for its own target, else a request
-/// that names the host we talk to (an IPv6 literal in brackets: `[::1]`).
-fn http_request(target_host: &str) -> String {
-    let host_header = match target_host {
-        "www.google.com" => "google.com".to_string(),
-        ipv6 if ipv6.contains(':') => format!("[{ipv6}]"),
-        name => name.to_string(),
-    };
-    format!("GET / HTTP/1.1\r\nHost: {host_header}\r\n\r\n")
 }

@@ -23,21 +23,26 @@ fn serve_once(
     reply: &'static [u8],
 ) -> thread::JoinHandle<Vec<u8>> {
     thread::spawn(move || {
-        let (mut connection, _) =
-            listener.accept().expect("the client should connect");
+        let (mut connection, _) = listener
+            .accept()
+            .expect("the client should connect");
         connection
             .set_read_timeout(Some(DEADLINE))
             .expect("timeout should set");
         let mut request = Vec::new();
         let mut byte = [0u8; 1];
         while !request.ends_with(b"\r\n\r\n") {
-            match connection.read(&mut byte).expect("the request should arrive")
+            match connection
+                .read(&mut byte)
+                .expect("the request should arrive")
             {
                 0 => break,
                 _ => request.push(byte[0]),
             }
         }
-        connection.write_all(reply).expect("the reply should send");
+        connection
+            .write_all(reply)
+            .expect("the reply should send");
         request
     })
 }
@@ -46,22 +51,35 @@ fn run_against(
     listen_on: &str,
     host_argument: &str,
 ) -> (Vec<u8>, std::process::Output) {
-    let listener = TcpListener::bind(listen_on).expect("loopback should bind");
+    let listener = TcpListener::bind(listen_on)
+        .expect("loopback should bind");
     let port = listener.local_addr().expect("bound").port();
-    let server =
-        serve_once(listener, b"HTTP/1.0 200 OK\r\n\r\nit's\x1b[0m\xff");
+    let server = serve_once(
+        listener,
+        b"HTTP/1.0 200 OK\r\n\r\nit's\x1b[0m\xff",
+    );
     let output = run_with_limit(
         tcp_client().args([host_argument, &port.to_string()]),
         DEADLINE,
     );
-    (server.join().expect("the server thread should finish"), output)
+    (
+        server
+            .join()
+            .expect("the server thread should finish"),
+        output,
+    )
 }
 
-/// Sends the exact request bytes over IPv4 and prints the reply as Python would.
+/// Sends the course's exact request over IPv4 and prints the reply as
+/// Python would.
 #[test]
 fn sends_the_request_and_prints_the_reply_like_python() {
-    let (request, output) = run_against("127.0.0.1:0", "127.0.0.1");
-    assert_eq!(request, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    let (request, output) =
+        run_against("127.0.0.1:0", "127.0.0.1");
+    assert_eq!(
+        request,
+        b"GET / HTTP/1.1\r\nHost: google.com\r\n\r\n"
+    );
     assert_eq!(
         text(&output.stdout),
         "b\"HTTP/1.0 200 OK\\r\\n\\r\\nit's\\x1b[0m\\xff\"\n"
@@ -70,11 +88,14 @@ fn sends_the_request_and_prints_the_reply_like_python() {
     assert_eq!(output.status.code(), Some(0));
 }
 
-/// Works end to end over IPv6 `::1`, with the literal bracketed in `Host`.
+/// Works end to end over IPv6 `::1`, with the course's exact request.
 #[test]
 fn talks_to_an_ipv6_server() {
     let (request, output) = run_against("[::1]:0", "::1");
-    assert_eq!(request, b"GET / HTTP/1.1\r\nHost: [::1]\r\n\r\n");
+    assert_eq!(
+        request,
+        b"GET / HTTP/1.1\r\nHost: google.com\r\n\r\n"
+    );
     assert_eq!(
         text(&output.stdout),
         "b\"HTTP/1.0 200 OK\\r\\n\\r\\nit's\\x1b[0m\\xff\"\n"
@@ -85,30 +106,40 @@ fn talks_to_an_ipv6_server() {
 /// Python's own `http.server` answers the request with a real HTTP response.
 #[test]
 fn gets_a_real_http_response_from_python_http_server() {
-    let Some(mut python) =
-        support::python3("gets_a_real_http_response_from_python_http_server")
-    else {
+    let Some(mut python) = support::python3(
+        "gets_a_real_http_response_from_python_http_server",
+    ) else {
         return;
     };
     let folder = std::env::temp_dir();
     let server = Running::start(
         python
-            .args(["-m", "http.server", "0", "--bind", "127.0.0.1"])
+            .args([
+                "-m",
+                "http.server",
+                "0",
+                "--bind",
+                "127.0.0.1",
+            ])
             .arg("--directory")
             .arg(&folder),
     );
     // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
     let banner = server.next_line();
-    let port = banner
-        .split(' ')
-        .nth(5)
-        .unwrap_or_else(|| panic!("unexpected banner {banner:?}"));
-    let output =
-        run_with_limit(tcp_client().args(["127.0.0.1", port]), DEADLINE);
+    let port =
+        banner.split(' ').nth(5).unwrap_or_else(|| {
+            panic!("unexpected banner {banner:?}")
+        });
+    let output = run_with_limit(
+        tcp_client().args(["127.0.0.1", port]),
+        DEADLINE,
+    );
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let printed = text(&output.stdout);
     assert!(
-        printed.starts_with("b'HTTP/1.0 200 OK\\r\\nServer: SimpleHTTP/"),
+        printed.starts_with(
+            "b'HTTP/1.0 200 OK\\r\\nServer: SimpleHTTP/"
+        ),
         "{printed:?}"
     );
     // http.server writes its headers and its page separately, so one read
@@ -119,9 +150,9 @@ fn gets_a_real_http_response_from_python_http_server() {
 /// The Python reference server receives our request and answers `ACK!`.
 #[test]
 fn works_with_the_python_reference_server() {
-    let Some(mut python) =
-        support::python3("works_with_the_python_reference_server")
-    else {
+    let Some(mut python) = support::python3(
+        "works_with_the_python_reference_server",
+    ) else {
         return;
     };
     let server = Running::start(
@@ -131,24 +162,31 @@ fn works_with_the_python_reference_server() {
     );
     let address = Running::address_from(&server.next_line());
     let output = run_with_limit(
-        tcp_client().args(["127.0.0.1", &address.port().to_string()]),
+        tcp_client()
+            .args(["127.0.0.1", &address.port().to_string()]),
         DEADLINE,
     );
     assert_eq!(text(&output.stdout), "b'ACK!'\n");
     assert_eq!(output.status.code(), Some(0));
     let lines = server.next_lines(3);
-    assert!(lines[0].starts_with("[*] Accepted connection from: 127.0.0.1:"));
+    assert!(lines[0].starts_with(
+        "[*] Accepted connection from: 127.0.0.1:"
+    ));
     assert_eq!(
         lines[1],
-        r"[*] Received: b'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'"
+        r"[*] Received: b'GET / HTTP/1.1\r\nHost: google.com\r\n\r\n'"
     );
-    assert!(lines[2].starts_with("('127.0.0.1', "), "{lines:?}");
+    assert!(
+        lines[2].starts_with("('127.0.0.1', "),
+        "{lines:?}"
+    );
 }
 
 /// Each bad command line gives exit status 2, one error line and the usage.
 #[test]
 fn rejects_bad_command_lines_with_status_2() {
-    let mut cases = support::bad_port_cases("127.0.0.1", false);
+    let mut cases =
+        support::bad_port_cases("127.0.0.1", false);
     cases.extend([
         (vec!["--bogus"], "unknown option '--bogus'".to_string()),
         (vec!["a", "1", "extra"], "unexpected argument 'extra'".to_string()),
@@ -178,7 +216,8 @@ fn rejects_bad_command_lines_with_status_2() {
 fn a_non_utf8_argument_is_a_usage_error() {
     use std::os::unix::ffi::OsStrExt as _;
     let bad = std::ffi::OsStr::from_bytes(b"caf\xe9");
-    let output = run_with_limit(tcp_client().arg(bad), DEADLINE);
+    let output =
+        run_with_limit(tcp_client().arg(bad), DEADLINE);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         text(&output.stderr),
@@ -212,14 +251,19 @@ Example, in two terminals:
     );
 }
 
-/// A reserved `.invalid` name fails with one line and status 1.
+/// A reserved `.invalid` name fails with one error line, a hint
+/// for trying the client without a network, and status 1.
 #[test]
 fn a_name_that_does_not_resolve_fails_cleanly() {
     support::assert_fails_with(
         env!("CARGO_BIN_EXE_tcp-client"),
         &["no-such-host.invalid", "80"],
         "error: could not look up 'no-such-host.invalid': ",
-        None,
+        Some(
+            "looking up a name needs a network; to stay on this \
+             machine, start `cargo run -p tcp-server`, then run \
+             `cargo run -p tcp-client -- 127.0.0.1 9999`",
+        ),
     );
 }
 
@@ -247,20 +291,34 @@ fn a_refused_connection_suggests_starting_the_server() {
 /// order the system lists `::1` and 127.0.0.1 in.
 #[test]
 fn localhost_reaches_a_server_on_ipv4_loopback() {
-    let (request, output) = run_against("127.0.0.1:0", "localhost");
-    assert_eq!(request, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let (request, output) =
+        run_against("127.0.0.1:0", "localhost");
+    assert_eq!(
+        request,
+        b"GET / HTTP/1.1\r\nHost: google.com\r\n\r\n"
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        text(&output.stderr)
+    );
     assert_eq!(text(&output.stderr), "");
 }
 
 /// A server that accepts but never answers makes the client give up after `-w`.
 #[test]
 fn a_silent_server_times_out() {
-    let listener =
-        TcpListener::bind("127.0.0.1:0").expect("loopback should bind");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .expect("loopback should bind");
     let port = listener.local_addr().expect("bound").port();
     let output = run_with_limit(
-        tcp_client().args(["-w", "0.3", "127.0.0.1", &port.to_string()]),
+        tcp_client().args([
+            "-w",
+            "0.3",
+            "127.0.0.1",
+            &port.to_string(),
+        ]),
         Duration::from_secs(10),
     );
     drop(listener);
@@ -276,8 +334,10 @@ fn a_silent_server_times_out() {
 
 /// A port that was free a moment ago: bind it, note it, let it go.
 fn closed_port(bind: &str) -> u16 {
-    let listener = TcpListener::bind(bind).expect("loopback should bind");
-    let address: SocketAddr = listener.local_addr().expect("bound");
+    let listener = TcpListener::bind(bind)
+        .expect("loopback should bind");
+    let address: SocketAddr =
+        listener.local_addr().expect("bound");
     address.port()
 }
 

@@ -43,7 +43,8 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{
-    self, BufRead as _, BufReader, LineWriter, Read as _, Write as _,
+    self, BufRead as _, BufReader, LineWriter, Read as _,
+    Write as _,
 };
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -57,7 +58,8 @@ use anyhow::{Context as _, bail};
 use common::PythonBytes;
 
 /// The course script's request, byte for byte: 36 bytes.
-const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: google.com\r\n\r\n";
+const REQUEST: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: google.com\r\n\r\n";
 const REPLY: &[u8] = b"ACK!";
 /// Each step of one exchange gives up after this long.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -102,25 +104,40 @@ and ratios. Build first: cargo build --release -p tcp-server
 ";
 
 fn run() -> anyhow::Result<()> {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let arguments: Vec<String> =
+        std::env::args().skip(1).collect();
     if let [flag, backlog] = arguments.as_slice() {
-        if flag == "--serve-inline" || flag == "--serve-inline-graceful" {
-            let backlog =
-                backlog.parse().context("the backlog should be a number")?;
-            return serve_inline(backlog, flag == "--serve-inline-graceful");
+        if flag == "--serve-inline"
+            || flag == "--serve-inline-graceful"
+        {
+            let backlog = backlog
+                .parse()
+                .context("the backlog should be a number")?;
+            return serve_inline(
+                backlog,
+                flag == "--serve-inline-graceful",
+            );
         }
     }
-    if arguments.iter().any(|argument| argument == "-h" || argument == "--help")
-    {
+    if arguments.iter().any(|argument| {
+        argument == "-h" || argument == "--help"
+    }) {
         let _ = io::stdout().write_all(USAGE.as_bytes());
         return Ok(());
     }
     let settings = parse_settings(&arguments)?;
-    let log_folder = std::env::temp_dir()
-        .join(format!("tcp-server-load-{}", std::process::id()));
-    std::fs::create_dir_all(&log_folder).with_context(|| {
-        format!("could not create {}", log_folder.display())
-    })?;
+    let log_folder = std::env::temp_dir().join(format!(
+        "tcp-server-load-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&log_folder).with_context(
+        || {
+            format!(
+                "could not create {}",
+                log_folder.display()
+            )
+        },
+    )?;
     println!(
         "load: {} exchanges per run, 36-byte request, loopback; server logs in {}",
         settings.exchanges,
@@ -136,16 +153,29 @@ fn run() -> anyhow::Result<()> {
         // Rounds take turns between the servers, so that a burst of noise on
         // this shared machine hits them all alike; the summary takes the
         // median round of each.
-        let mut rounds: BTreeMap<String, Vec<Report>> = BTreeMap::new();
+        let mut rounds: BTreeMap<String, Vec<Report>> =
+            BTreeMap::new();
         for round in 1..=settings.rounds {
             for server_name in &settings.servers {
-                let server =
-                    Server::start(server_name, &log_folder, &settings)?;
-                let report =
-                    drive_load(server.address, clients, settings.exchanges);
+                let server = Server::start(
+                    server_name,
+                    &log_folder,
+                    &settings,
+                )?;
+                let report = drive_load(
+                    server.address,
+                    clients,
+                    settings.exchanges,
+                );
                 let peak = server.peak_memory_and_threads();
-                report.print(&format!("{server_name} #{round}"), &peak);
-                rounds.entry(server_name.clone()).or_default().push(report);
+                report.print(
+                    &format!("{server_name} #{round}"),
+                    &peak,
+                );
+                rounds
+                    .entry(server_name.clone())
+                    .or_default()
+                    .push(report);
             }
         }
         let medians: BTreeMap<String, Report> = rounds
@@ -155,7 +185,8 @@ fn run() -> anyhow::Result<()> {
                     a.exchanges_per_second()
                         .total_cmp(&b.exchanges_per_second())
                 });
-                let median = reports.swap_remove(reports.len() / 2);
+                let median =
+                    reports.swap_remove(reports.len() / 2);
                 (name, median)
             })
             .collect();
@@ -168,47 +199,69 @@ fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn parse_settings(arguments: &[String]) -> anyhow::Result<Settings> {
+fn parse_settings(
+    arguments: &[String],
+) -> anyhow::Result<Settings> {
     let mut settings = Settings {
         client_counts: vec![16, 64],
         exchanges: 20_000,
-        servers: vec!["rust".into(), "python".into(), "inline".into()],
+        servers: vec![
+            "rust".into(),
+            "python".into(),
+            "inline".into(),
+        ],
         silent_counts: Vec::new(),
         server_descriptors: None,
         rounds: 3,
     };
     let mut arguments = arguments.iter();
     while let Some(flag) = arguments.next() {
-        let value = arguments
-            .next()
-            .with_context(|| format!("{flag} needs a value (try --help)"))?;
+        let value = arguments.next().with_context(|| {
+            format!("{flag} needs a value (try --help)")
+        })?;
         let number = |text: &str| {
-            text.parse::<usize>()
-                .with_context(|| format!("invalid number '{text}' for {flag}"))
+            text.parse::<usize>().with_context(|| {
+                format!("invalid number '{text}' for {flag}")
+            })
         };
         match flag.as_str() {
             "--clients" => {
-                settings.client_counts =
-                    value.split(',').map(number).collect::<Result<_, _>>()?
+                settings.client_counts = value
+                    .split(',')
+                    .map(number)
+                    .collect::<Result<_, _>>()?
             }
-            "--exchanges" => settings.exchanges = number(value)?,
+            "--exchanges" => {
+                settings.exchanges = number(value)?
+            }
             "--silent" => {
-                settings.silent_counts =
-                    value.split(',').map(number).collect::<Result<_, _>>()?
+                settings.silent_counts = value
+                    .split(',')
+                    .map(number)
+                    .collect::<Result<_, _>>()?
             }
             "--server-fds" => {
-                settings.server_descriptors = Some(number(value)?)
+                settings.server_descriptors =
+                    Some(number(value)?)
             }
             "--rounds" => settings.rounds = number(value)?,
             "--servers" => {
-                settings.servers =
-                    value.split(',').map(str::to_string).collect()
+                settings.servers = value
+                    .split(',')
+                    .map(str::to_string)
+                    .collect()
             }
-            _ => bail!("unknown option '{flag}' (try --help)"),
+            _ => {
+                bail!("unknown option '{flag}' (try --help)")
+            }
         }
     }
-    if settings.client_counts.contains(&0) || settings.rounds == 0 {
-        bail!("--clients and --rounds need numbers of at least 1");
+    if settings.client_counts.contains(&0)
+        || settings.rounds == 0
+    {
+        bail!(
+            "--clients and --rounds need numbers of at least 1"
+        );
     }
     Ok(settings)
 }
@@ -249,15 +302,19 @@ impl Server {
                 command
             }
             "python" => {
-                let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join("../docs/python/tcp_server.py");
+                let script =
+                    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                        .join("../docs/python/tcp_server.py");
                 let mut command = Command::new("python3");
                 command.arg(script).args(["127.0.0.1", "0"]);
                 command
             }
             "inline" => {
                 let mut command = Command::new(&here);
-                command.args(["--serve-inline", &INLINE_BACKLOG.to_string()]);
+                command.args([
+                    "--serve-inline",
+                    &INLINE_BACKLOG.to_string(),
+                ]);
                 command
             }
             // The inline server with tcp-server's graceful close, to show
@@ -284,12 +341,17 @@ impl Server {
             }
         };
         let log_path = log_folder.join(format!("{name}.log"));
-        let log = File::create(&log_path).with_context(|| {
-            format!("could not create {}", log_path.display())
-        })?;
+        let log =
+            File::create(&log_path).with_context(|| {
+                format!(
+                    "could not create {}",
+                    log_path.display()
+                )
+            })?;
         // Under `ulimit -n N`: the shell lowers its limit, then becomes the
         // server with `exec`.
-        if let Some(descriptors) = settings.server_descriptors {
+        if let Some(descriptors) = settings.server_descriptors
+        {
             let mut limited = Command::new("sh");
             limited
                 .arg("-c")
@@ -303,9 +365,13 @@ impl Server {
             .stdout(log)
             .stderr(Stdio::null())
             .spawn()
-            .with_context(|| format!("could not start the {name} server"))?;
-        let mut server =
-            Server { child, address: SocketAddr::from(([127, 0, 0, 1], 0)) };
+            .with_context(|| {
+                format!("could not start the {name} server")
+            })?;
+        let mut server = Server {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
         server.address = wait_for_listening_line(&log_path)?;
         Ok(server)
     }
@@ -323,11 +389,14 @@ impl Server {
             status
                 .lines()
                 .find(|line| line.starts_with(name))
-                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|line| {
+                    line.split_whitespace().nth(1)
+                })
                 .unwrap_or("?")
                 .to_string()
         };
-        let peak_kib: f64 = field("VmHWM:").parse().unwrap_or(f64::NAN);
+        let peak_kib: f64 =
+            field("VmHWM:").parse().unwrap_or(f64::NAN);
         format!(
             "peak RSS {:.1} MiB, threads now {}",
             peak_kib / 1024.0,
@@ -350,8 +419,12 @@ fn wait_for_listening_line(
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(10) {
         if let Ok(file) = File::open(log_path) {
-            if let Some(Ok(line)) = BufReader::new(file).lines().next() {
-                if let Some(address) = line.strip_prefix("[*] Listening on ") {
+            if let Some(Ok(line)) =
+                BufReader::new(file).lines().next()
+            {
+                if let Some(address) =
+                    line.strip_prefix("[*] Listening on ")
+                {
                     return address.parse().with_context(|| {
                         format!("could not read the address in {line:?}")
                     });
@@ -376,15 +449,17 @@ struct Report {
 
 impl Report {
     fn exchanges_per_second(&self) -> f64 {
-        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+        self.latencies.len() as f64
+            / self.elapsed.as_secs_f64()
     }
 
     fn percentile(&self, fraction: f64) -> Duration {
         if self.latencies.is_empty() {
             return Duration::ZERO;
         }
-        let index =
-            ((self.latencies.len() as f64 - 1.0) * fraction).round() as usize;
+        let index = ((self.latencies.len() as f64 - 1.0)
+            * fraction)
+            .round() as usize;
         self.latencies[index]
     }
 
@@ -393,7 +468,9 @@ impl Report {
     fn over_one_second(&self) -> usize {
         self.latencies
             .iter()
-            .filter(|latency| **latency >= Duration::from_secs(1))
+            .filter(|latency| {
+                **latency >= Duration::from_secs(1)
+            })
             .count()
     }
 
@@ -403,7 +480,9 @@ impl Report {
         } else {
             self.errors
                 .iter()
-                .map(|(kind, count)| format!("{kind} {count}"))
+                .map(|(kind, count)| {
+                    format!("{kind} {count}")
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -414,7 +493,12 @@ impl Report {
             self.exchanges_per_second(),
             milliseconds(self.percentile(0.50)),
             milliseconds(self.percentile(0.99)),
-            milliseconds(self.latencies.last().copied().unwrap_or_default()),
+            milliseconds(
+                self.latencies
+                    .last()
+                    .copied()
+                    .unwrap_or_default()
+            ),
             self.latencies.len(),
             self.clients,
             self.elapsed.as_secs_f64(),
@@ -427,12 +511,14 @@ fn milliseconds(duration: Duration) -> f64 {
 }
 
 fn print_ratios(results: &BTreeMap<String, Report>) {
-    if let (Some(graceful), Some(inline)) =
-        (results.get("inline-graceful"), results.get("inline"))
-    {
+    if let (Some(graceful), Some(inline)) = (
+        results.get("inline-graceful"),
+        results.get("inline"),
+    ) {
         println!(
             "  what closing without a reset costs: inline-graceful / inline: {:.2}x exchanges/s",
-            graceful.exchanges_per_second() / inline.exchanges_per_second()
+            graceful.exchanges_per_second()
+                / inline.exchanges_per_second()
         );
     }
     let Some(rust) = results.get("rust") else {
@@ -442,7 +528,8 @@ fn print_ratios(results: &BTreeMap<String, Report>) {
         if let Some(report) = results.get(other) {
             println!(
                 "  rust / {other}: {:.2}x exchanges/s, p99 {:.2} ms vs {:.2} ms",
-                rust.exchanges_per_second() / report.exchanges_per_second(),
+                rust.exchanges_per_second()
+                    / report.exchanges_per_second(),
                 milliseconds(rust.percentile(0.99)),
                 milliseconds(report.percentile(0.99)),
             );
@@ -451,7 +538,11 @@ fn print_ratios(results: &BTreeMap<String, Report>) {
 }
 
 /// Runs `exchanges` exchanges from `clients` threads and measures them.
-fn drive_load(address: SocketAddr, clients: usize, exchanges: usize) -> Report {
+fn drive_load(
+    address: SocketAddr,
+    clients: usize,
+    exchanges: usize,
+) -> Report {
     let tickets = Arc::new(AtomicUsize::new(exchanges));
     let started = Instant::now();
     let threads: Vec<_> = (0..clients)
@@ -459,7 +550,10 @@ fn drive_load(address: SocketAddr, clients: usize, exchanges: usize) -> Report {
             let tickets = Arc::clone(&tickets);
             thread::spawn(move || {
                 let mut latencies = Vec::new();
-                let mut errors: BTreeMap<&'static str, usize> = BTreeMap::new();
+                let mut errors: BTreeMap<
+                    &'static str,
+                    usize,
+                > = BTreeMap::new();
                 while started.elapsed() < RUN_TIME_LIMIT
                     && tickets
                         .fetch_update(
@@ -471,8 +565,13 @@ fn drive_load(address: SocketAddr, clients: usize, exchanges: usize) -> Report {
                 {
                     let exchange_started = Instant::now();
                     match one_exchange(address) {
-                        Ok(()) => latencies.push(exchange_started.elapsed()),
-                        Err(kind) => *errors.entry(kind).or_default() += 1,
+                        Ok(()) => latencies
+                            .push(exchange_started.elapsed()),
+                        Err(kind) => {
+                            *errors
+                                .entry(kind)
+                                .or_default() += 1
+                        }
                     }
                 }
                 (latencies, errors)
@@ -486,7 +585,8 @@ fn drive_load(address: SocketAddr, clients: usize, exchanges: usize) -> Report {
         errors: BTreeMap::new(),
     };
     for thread in threads {
-        let (latencies, errors) = thread.join().unwrap_or_default();
+        let (latencies, errors) =
+            thread.join().unwrap_or_default();
         report.latencies.extend(latencies);
         for (kind, count) in errors {
             *report.errors.entry(kind).or_default() += count;
@@ -495,30 +595,42 @@ fn drive_load(address: SocketAddr, clients: usize, exchanges: usize) -> Report {
     report.elapsed = started.elapsed();
     let unfinished = tickets.load(Ordering::Relaxed);
     if unfinished > 0 {
-        report.errors.insert("not run (time limit)", unfinished);
+        report
+            .errors
+            .insert("not run (time limit)", unfinished);
     }
     report.latencies.sort();
     report
 }
 
 /// One exchange. The error names what went wrong, for the counts.
-fn one_exchange(address: SocketAddr) -> Result<(), &'static str> {
-    let mut stream = TcpStream::connect_timeout(&address, EXCHANGE_TIMEOUT)
-        .map_err(|error| match error.kind() {
-            io::ErrorKind::TimedOut => "connect timeout",
-            io::ErrorKind::ConnectionRefused => "connect refused",
-            _ => "connect error",
-        })?;
+fn one_exchange(
+    address: SocketAddr,
+) -> Result<(), &'static str> {
+    let mut stream = TcpStream::connect_timeout(
+        &address,
+        EXCHANGE_TIMEOUT,
+    )
+    .map_err(|error| match error.kind() {
+        io::ErrorKind::TimedOut => "connect timeout",
+        io::ErrorKind::ConnectionRefused => "connect refused",
+        _ => "connect error",
+    })?;
     stream
         .set_read_timeout(Some(EXCHANGE_TIMEOUT))
-        .and_then(|()| stream.set_write_timeout(Some(EXCHANGE_TIMEOUT)))
+        .and_then(|()| {
+            stream.set_write_timeout(Some(EXCHANGE_TIMEOUT))
+        })
         .map_err(|_| "socket option")?;
     stream.write_all(REQUEST).map_err(|_| "send error")?;
     let mut reply = Vec::with_capacity(8);
-    stream.read_to_end(&mut reply).map_err(|error| match error.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => "read timeout",
-        io::ErrorKind::ConnectionReset => "reset",
-        _ => "read error",
+    stream.read_to_end(&mut reply).map_err(|error| {
+        match error.kind() {
+            io::ErrorKind::WouldBlock
+            | io::ErrorKind::TimedOut => "read timeout",
+            io::ErrorKind::ConnectionReset => "reset",
+            _ => "read error",
+        }
     })?;
     if reply != REPLY {
         return Err("wrong reply");
@@ -541,16 +653,33 @@ fn run_slow_client_mode(
             continue;
         }
         for &silent_count in &settings.silent_counts {
-            let server = Server::start(server_name, log_folder, settings)?;
+            let server = Server::start(
+                server_name,
+                log_folder,
+                settings,
+            )?;
             println!(
                 "\n== {server_name}: {clients} clients, alone and with {silent_count} silent connections held"
             );
-            let alone = drive_load(server.address, clients, settings.exchanges);
-            alone.print("alone", &server.peak_memory_and_threads());
-            let silent = open_idle_connections(server.address, silent_count);
+            let alone = drive_load(
+                server.address,
+                clients,
+                settings.exchanges,
+            );
+            alone.print(
+                "alone",
+                &server.peak_memory_and_threads(),
+            );
+            let silent = open_idle_connections(
+                server.address,
+                silent_count,
+            );
             let held_before = still_open(&silent);
-            let during =
-                drive_load(server.address, clients, settings.exchanges);
+            let during = drive_load(
+                server.address,
+                clients,
+                settings.exchanges,
+            );
             let held_after = still_open(&silent);
             during.print(
                 &format!("{silent_count} silent"),
@@ -562,7 +691,8 @@ fn run_slow_client_mode(
             );
             println!(
                 "  with {silent_count} silent: {:.2}x the rate alone, p99 {:.2} ms, {} over 1 s, {} failed",
-                during.exchanges_per_second() / alone.exchanges_per_second(),
+                during.exchanges_per_second()
+                    / alone.exchanges_per_second(),
                 milliseconds(during.percentile(0.99)),
                 during.over_one_second(),
                 during.errors.values().sum::<usize>(),
@@ -593,11 +723,15 @@ fn still_open(connections: &[TcpStream]) -> usize {
 
 /// Opens up to `count` connections that send nothing, from several threads
 /// at once, since a connect past the server's backlog waits for a timeout.
-fn open_idle_connections(address: SocketAddr, count: usize) -> Vec<TcpStream> {
+fn open_idle_connections(
+    address: SocketAddr,
+    count: usize,
+) -> Vec<TcpStream> {
     const OPENERS: usize = 16;
     let openers: Vec<_> = (0..OPENERS)
         .map(|opener| {
-            let share = count / OPENERS + usize::from(opener < count % OPENERS);
+            let share = count / OPENERS
+                + usize::from(opener < count % OPENERS);
             thread::spawn(move || {
                 (0..share)
                     .filter_map(|_| {
@@ -621,27 +755,44 @@ fn open_idle_connections(address: SocketAddr, count: usize) -> Vec<TcpStream> {
 /// same lines printed, but done inside the accept loop with no hand-off to
 /// another thread, and closing at once without tcp-server's graceful drain.
 /// Little can be faster with blocking sockets; nothing is more fragile.
-fn serve_inline(backlog: i32, graceful: bool) -> anyhow::Result<()> {
+fn serve_inline(
+    backlog: i32,
+    graceful: bool,
+) -> anyhow::Result<()> {
     let socket = socket2::Socket::new(
         socket2::Domain::IPV4,
         socket2::Type::STREAM,
         None,
     )?;
     common::options::allow_quick_rebind(&socket)?;
-    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
-    socket.listen(backlog).context("could not listen on 127.0.0.1")?;
+    socket.bind(
+        &SocketAddr::from(([127, 0, 0, 1], 0)).into(),
+    )?;
+    socket
+        .listen(backlog)
+        .context("could not listen on 127.0.0.1")?;
     let listener = std::net::TcpListener::from(socket);
     let mut out = LineWriter::new(io::stdout());
-    writeln!(out, "[*] Listening on {}", listener.local_addr()?)?;
+    writeln!(
+        out,
+        "[*] Listening on {}",
+        listener.local_addr()?
+    )?;
     let mut request = [0u8; 1024];
     loop {
-        let Ok((mut client, address)) = listener.accept() else {
+        let Ok((mut client, address)) = listener.accept()
+        else {
             thread::sleep(Duration::from_millis(10));
             continue;
         };
-        let _ = writeln!(out, "[*] Accepted connection from: {address}");
-        let _ = client.set_read_timeout(Some(EXCHANGE_TIMEOUT));
-        let _ = client.set_write_timeout(Some(EXCHANGE_TIMEOUT));
+        let _ = writeln!(
+            out,
+            "[*] Accepted connection from: {address}"
+        );
+        let _ =
+            client.set_read_timeout(Some(EXCHANGE_TIMEOUT));
+        let _ =
+            client.set_write_timeout(Some(EXCHANGE_TIMEOUT));
         let Ok(bytes_read) = client.read(&mut request) else {
             continue;
         };
@@ -659,8 +810,13 @@ fn serve_inline(backlog: i32, graceful: bool) -> anyhow::Result<()> {
         if graceful {
             // tcp-server's close: FIN after ACK!, then read until the
             // client closes too (see tcp-server/src/graceful_close.rs).
-            if client.shutdown(std::net::Shutdown::Write).is_ok() {
-                let _ = client.set_read_timeout(Some(Duration::from_secs(1)));
+            if client
+                .shutdown(std::net::Shutdown::Write)
+                .is_ok()
+            {
+                let _ = client.set_read_timeout(Some(
+                    Duration::from_secs(1),
+                ));
                 while matches!(client.read(&mut request), Ok(count) if count > 0)
                 {
                 }

@@ -27,7 +27,8 @@ const RESOURCE_PAUSE: Duration = Duration::from_millis(100);
 /// The pause after an error we do not know.
 const UNKNOWN_ERROR_PAUSE: Duration = Duration::from_secs(1);
 /// A shortage lasts many retries; say so at most this often.
-const SHORTAGE_REPORT_INTERVAL: Duration = Duration::from_secs(1);
+const SHORTAGE_REPORT_INTERVAL: Duration =
+    Duration::from_secs(1);
 
 /// The accept loop's memory of its recent failures.
 #[derive(Default)]
@@ -38,12 +39,19 @@ pub struct Pauses {
 impl Pauses {
     /// Reports a failed `accept`, and pauses only if retrying at once
     /// would fail again. When resources run out, asks `crew` for room.
-    pub fn pause_if_needed(&mut self, error: io::Error, crew: &Crew) {
+    pub fn pause_if_needed(
+        &mut self,
+        error: io::Error,
+        crew: &Crew,
+    ) {
         if is_out_of_resources(&error) {
             let now = Instant::now();
-            let quiet = self.last_shortage_report.is_some_and(|last| {
-                now.duration_since(last) < SHORTAGE_REPORT_INTERVAL
-            });
+            let quiet = self
+                .last_shortage_report
+                .is_some_and(|last| {
+                    now.duration_since(last)
+                        < SHORTAGE_REPORT_INTERVAL
+                });
             if !quiet {
                 say!(
                     "[!] could not accept a connection: {error}; \
@@ -53,9 +61,13 @@ impl Pauses {
             }
             crew.wait_for_a_departure(RESOURCE_PAUSE);
         } else if is_about_one_connection(&error) {
-            say!("[!] could not accept a connection: {error}");
+            say!(
+                "[!] could not accept a connection: {error}"
+            );
         } else {
-            say!("[!] could not accept a connection: {error}; retrying in 1 s");
+            say!(
+                "[!] could not accept a connection: {error}; retrying in 1 s"
+            );
             thread::sleep(UNKNOWN_ERROR_PAUSE);
         }
     }
@@ -66,14 +78,22 @@ impl Pauses {
 pub fn is_out_of_resources(error: &io::Error) -> bool {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     const CODES: &[i32] = &[23, 24, 105, 12]; // ENFILE EMFILE ENOBUFS ENOMEM
-    #[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+    #[cfg(all(
+        unix,
+        not(any(
+            target_os = "linux",
+            target_os = "android"
+        ))
+    ))]
     const CODES: &[i32] = &[23, 24, 55, 12]; // the same on macOS and BSD
     #[cfg(windows)]
     const CODES: &[i32] = &[10024, 10055]; // WSAEMFILE WSAENOBUFS
     #[cfg(not(any(unix, windows)))]
     const CODES: &[i32] = &[];
     error.kind() == io::ErrorKind::OutOfMemory
-        || error.raw_os_error().is_some_and(|code| CODES.contains(&code))
+        || error
+            .raw_os_error()
+            .is_some_and(|code| CODES.contains(&code))
 }
 
 /// Errors that belong to one connection, not to the listening socket.
@@ -83,7 +103,10 @@ pub fn is_about_one_connection(error: &io::Error) -> bool {
     use io::ErrorKind::*;
     #[cfg(any(target_os = "linux", target_os = "android"))]
     const CODES: &[i32] = &[71, 92, 112, 64]; // EPROTO ENOPROTOOPT EHOSTDOWN ENONET
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android"
+    )))]
     const CODES: &[i32] = &[];
     matches!(
         error.kind(),
@@ -97,7 +120,9 @@ pub fn is_about_one_connection(error: &io::Error) -> bool {
             | NetworkUnreachable
             | NetworkDown
             | Unsupported
-    ) || error.raw_os_error().is_some_and(|code| CODES.contains(&code))
+    ) || error
+        .raw_os_error()
+        .is_some_and(|code| CODES.contains(&code))
 }
 
 #[cfg(test)]
@@ -115,7 +140,8 @@ mod tests {
         let emfile = io::Error::from_raw_os_error(10024);
         assert!(is_out_of_resources(&emfile));
         assert!(!is_about_one_connection(&emfile));
-        let aborted = io::Error::from(io::ErrorKind::ConnectionAborted);
+        let aborted =
+            io::Error::from(io::ErrorKind::ConnectionAborted);
         assert!(is_about_one_connection(&aborted));
         assert!(!is_out_of_resources(&aborted));
     }
@@ -123,23 +149,39 @@ mod tests {
     /// After a shortage, the pause ends as soon as a client leaves.
     #[test]
     fn a_departure_ends_the_pause_at_once() {
-        fn serve_slowly(_: TcpStream, _: SocketAddr, _: &Patience) {
+        fn serve_slowly(
+            _: TcpStream,
+            _: SocketAddr,
+            _: &Patience,
+        ) -> anyhow::Result<()> {
             thread::sleep(Duration::from_millis(20));
+            Ok(())
         }
-        let listener = TcpListener::bind("127.0.0.1:0").expect("loopback");
-        let _client = TcpStream::connect(listener.local_addr().expect("bound"));
-        let (server, address) = listener.accept().expect("accepts");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .expect("loopback");
+        let _client = TcpStream::connect(
+            listener.local_addr().expect("bound"),
+        );
+        let (server, address) =
+            listener.accept().expect("accepts");
         let mut crew = Crew::new(4, None, serve_slowly);
         crew.hand_off(server, address);
         let started = Instant::now();
         #[cfg(unix)]
-        Pauses::default()
-            .pause_if_needed(io::Error::from_raw_os_error(24), &crew);
+        Pauses::default().pause_if_needed(
+            io::Error::from_raw_os_error(24),
+            &crew,
+        );
         #[cfg(windows)]
-        Pauses::default()
-            .pause_if_needed(io::Error::from_raw_os_error(10024), &crew);
+        Pauses::default().pause_if_needed(
+            io::Error::from_raw_os_error(10024),
+            &crew,
+        );
         let paused = started.elapsed();
-        assert!(paused >= Duration::from_millis(10), "{paused:?}");
+        assert!(
+            paused >= Duration::from_millis(10),
+            "{paused:?}"
+        );
         assert!(paused < RESOURCE_PAUSE, "{paused:?}");
     }
 }

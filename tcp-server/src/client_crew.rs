@@ -26,7 +26,9 @@ use std::io::{self, Read as _};
 use std::net::{SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{
+    Arc, Condvar, Mutex, MutexGuard, PoisonError,
+};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -41,8 +43,13 @@ const READ_SLICE: Duration = Duration::from_millis(200);
 /// Each thread needs little stack: a 1 KiB buffer and some formatting.
 const THREAD_STACK_SIZE: usize = 256 * 1024;
 
-/// What a thread of the crew runs for each client.
-pub type Handler = fn(TcpStream, SocketAddr, &Patience);
+/// What a thread of the crew runs for each client. An error
+/// ends up as one line of the log that names the client.
+pub type Handler = fn(
+    TcpStream,
+    SocketAddr,
+    &Patience,
+) -> anyhow::Result<()>;
 
 /// The crew, as the accept loop sees it.
 pub struct Crew {
@@ -92,7 +99,10 @@ impl Crew {
             }),
             client_queued: Condvar::new(),
             thread_freed: Condvar::new(),
-            patience: Patience { wait, others_wait: AtomicBool::new(false) },
+            patience: Patience {
+                wait,
+                others_wait: AtomicBool::new(false),
+            },
         };
         Crew {
             shared: Arc::new(shared),
@@ -104,7 +114,11 @@ impl Crew {
 
     /// Gives a client to an idle thread, or to a new one if the limit
     /// allows; otherwise waits until a thread is free.
-    pub fn hand_off(&mut self, client: TcpStream, address: SocketAddr) {
+    pub fn hand_off(
+        &mut self,
+        client: TcpStream,
+        address: SocketAddr,
+    ) {
         let mut state = self.shared.lock();
         loop {
             // Each idle thread takes one queued client.
@@ -121,23 +135,37 @@ impl Crew {
                 break;
             }
             // Every thread is busy: ask silent clients to make room.
-            self.shared.patience.others_wait.store(true, Ordering::Relaxed);
-            state = self.shared.wait(&self.shared.thread_freed, state);
+            self.shared
+                .patience
+                .others_wait
+                .store(true, Ordering::Relaxed);
+            state = self
+                .shared
+                .wait(&self.shared.thread_freed, state);
         }
-        self.shared.patience.others_wait.store(false, Ordering::Relaxed);
+        self.shared
+            .patience
+            .others_wait
+            .store(false, Ordering::Relaxed);
     }
 
     /// For an accept loop that has run out of file descriptors: asks silent
     /// clients to leave, and waits until one has, or for at most `limit`.
     pub fn wait_for_a_departure(&self, limit: Duration) {
         let state = self.shared.lock();
-        self.shared.patience.others_wait.store(true, Ordering::Relaxed);
+        self.shared
+            .patience
+            .others_wait
+            .store(true, Ordering::Relaxed);
         let _ = self
             .shared
             .thread_freed
             .wait_timeout(state, limit)
             .unwrap_or_else(PoisonError::into_inner);
-        self.shared.patience.others_wait.store(false, Ordering::Relaxed);
+        self.shared
+            .patience
+            .others_wait
+            .store(false, Ordering::Relaxed);
     }
 
     fn start_thread(&mut self) {
@@ -152,7 +180,9 @@ impl Crew {
             // The system would not give us another thread. The client stays
             // queued for the threads we have, and the next hand-off tries
             // again; with no thread at all, it waits for the next.
-            Err(error) => say!("[!] could not start a client thread: {error}"),
+            Err(error) => say!(
+                "[!] could not start a client thread: {error}"
+            ),
         }
     }
 }
@@ -173,9 +203,13 @@ fn serve_clients(shared: &Shared, handler: Handler) {
         // A panic in the handler ends this client, not this thread. The
         // panic's message still reaches standard error.
         let patience = &shared.patience;
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| {
-            handler(client, address, patience)
-        }));
+        let served =
+            panic::catch_unwind(AssertUnwindSafe(|| {
+                handler(client, address, patience)
+            }));
+        if let Ok(Err(error)) = served {
+            say!("[!] {address}: {error:#}");
+        }
         // The client's socket is closed by now, even after a panic.
         shared.thread_freed.notify_one();
     }
@@ -186,7 +220,9 @@ impl Shared {
     /// a handler runs, so a panic can never leave it half-changed: a
     /// poisoned lock is safe to use.
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn wait<'a>(
@@ -194,7 +230,9 @@ impl Shared {
         condvar: &Condvar,
         state: MutexGuard<'a, State>,
     ) -> MutexGuard<'a, State> {
-        condvar.wait(state).unwrap_or_else(PoisonError::into_inner)
+        condvar
+            .wait(state)
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -212,23 +250,35 @@ impl Patience {
         let mut slice = Duration::ZERO;
         loop {
             let left = match self.wait {
-                Some(wait) => wait.saturating_sub(started.elapsed()),
+                Some(wait) => {
+                    wait.saturating_sub(started.elapsed())
+                }
                 None => READ_SLICE,
             };
             if left.is_zero() {
                 let waited = started.elapsed().as_secs_f64();
-                anyhow::bail!("sent nothing for {waited:.1} s: timed out");
+                anyhow::bail!(
+                    "sent nothing for {waited:.1} s: timed out"
+                );
             }
             if left.min(READ_SLICE) != slice {
                 slice = left.min(READ_SLICE);
                 socket
                     .set_read_timeout(Some(slice))
-                    .context("could not set the read timeout")?;
+                    .context(
+                        "could not set the read timeout",
+                    )?;
             }
             match socket.read(buffer) {
                 Err(error) if common::is_timeout(&error) => {}
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                result => return result.context("could not read the request"),
+                Err(error)
+                    if error.kind()
+                        == io::ErrorKind::Interrupted => {}
+                result => {
+                    return result.context(
+                        "could not read the request",
+                    );
+                }
             }
             if self.others_wait.load(Ordering::Relaxed) {
                 anyhow::bail!(
@@ -249,13 +299,18 @@ mod tests {
 
     /// A listener on loopback, and `count` connected pairs through it:
     /// (the client's end, the server's end and its address).
-    fn pairs(count: usize) -> Vec<(TcpStream, TcpStream, SocketAddr)> {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("loopback");
+    fn pairs(
+        count: usize,
+    ) -> Vec<(TcpStream, TcpStream, SocketAddr)> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .expect("loopback");
         let address = listener.local_addr().expect("bound");
         (0..count)
             .map(|_| {
-                let client = TcpStream::connect(address).expect("connects");
-                let (server, peer) = listener.accept().expect("accepts");
+                let client = TcpStream::connect(address)
+                    .expect("connects");
+                let (server, peer) =
+                    listener.accept().expect("accepts");
                 (client, server, peer)
             })
             .collect()
@@ -267,15 +322,21 @@ mod tests {
         mut socket: TcpStream,
         _: SocketAddr,
         patience: &Patience,
-    ) {
+    ) -> anyhow::Result<()> {
         let mut request = [0u8; 1];
-        let read = patience.read_request(&mut socket, &mut request);
-        if read.expect("the test sends a byte") == 1 && request[0] % 2 == 0 {
+        let read =
+            patience.read_request(&mut socket, &mut request);
+        if read.expect("the test sends a byte") == 1
+            && request[0] % 2 == 0
+        {
             // A panic that skips the panic hook, so the test's output stays
             // quiet; it unwinds all the same.
-            panic::resume_unwind(Box::new("a bug in the handler"));
+            panic::resume_unwind(Box::new(
+                "a bug in the handler",
+            ));
         }
-        socket.write_all(&request).expect("the test reads the answer");
+        socket.write_all(&request)?;
+        Ok(())
     }
 
     /// A handler that panics on every other client costs only those
@@ -284,8 +345,11 @@ mod tests {
     #[test]
     fn a_panic_costs_one_client_never_a_thread() {
         const CLIENTS: usize = 40;
-        let mut crew =
-            Crew::new(2, Some(Duration::from_secs(5)), answer_or_panic);
+        let mut crew = Crew::new(
+            2,
+            Some(Duration::from_secs(5)),
+            answer_or_panic,
+        );
         let mut clients = Vec::new();
         let mut servers = Vec::new();
         for (number, (mut client, server, address)) in
@@ -303,17 +367,27 @@ mod tests {
             }
             crew.threads_started
         });
-        for (number, mut client) in clients.into_iter().enumerate() {
+        for (number, mut client) in
+            clients.into_iter().enumerate()
+        {
             client
-                .set_read_timeout(Some(Duration::from_secs(5)))
+                .set_read_timeout(Some(Duration::from_secs(
+                    5,
+                )))
                 .expect("sets");
             let mut answer = Vec::new();
             let _ = client.read_to_end(&mut answer);
-            let expected =
-                if number % 2 == 0 { vec![] } else { vec![number as u8] };
+            let expected = if number % 2 == 0 {
+                vec![]
+            } else {
+                vec![number as u8]
+            };
             assert_eq!(answer, expected, "client {number}");
         }
-        assert_eq!(accept_loop.join().expect("all handed off"), 2);
+        assert_eq!(
+            accept_loop.join().expect("all handed off"),
+            2
+        );
     }
 
     /// While the accept loop waits for a thread, a silent client is dropped
@@ -324,23 +398,39 @@ mod tests {
             wait: Some(Duration::from_millis(600)),
             others_wait: AtomicBool::new(false),
         };
-        let (_client, mut socket, _) = pairs(1).pop().expect("one pair");
+        let (_client, mut socket, _) =
+            pairs(1).pop().expect("one pair");
         let mut buffer = [0u8; 16];
 
         let started = Instant::now();
-        let error = patience.read_request(&mut socket, &mut buffer);
-        let error = format!("{:#}", error.expect_err("nothing was sent"));
-        assert_eq!(error, "sent nothing for 0.6 s: timed out");
-        assert!(started.elapsed() >= Duration::from_millis(600));
+        let error =
+            patience.read_request(&mut socket, &mut buffer);
+        let error = format!(
+            "{:#}",
+            error.expect_err("nothing was sent")
+        );
+        assert_eq!(
+            error,
+            "sent nothing for 0.6 s: timed out"
+        );
+        assert!(
+            started.elapsed() >= Duration::from_millis(600)
+        );
 
         patience.others_wait.store(true, Ordering::Relaxed);
         let started = Instant::now();
-        let error = patience.read_request(&mut socket, &mut buffer);
-        let error = format!("{:#}", error.expect_err("nothing was sent"));
+        let error =
+            patience.read_request(&mut socket, &mut buffer);
+        let error = format!(
+            "{:#}",
+            error.expect_err("nothing was sent")
+        );
         assert_eq!(
             error,
             "sent nothing for 0.2 s while another client waited: dropped to make room"
         );
-        assert!(started.elapsed() < Duration::from_millis(600));
+        assert!(
+            started.elapsed() < Duration::from_millis(600)
+        );
     }
 }

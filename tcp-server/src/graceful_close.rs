@@ -31,9 +31,12 @@ pub fn close(mut socket: TcpStream) {
     let mut discarded = [0u8; 4096];
     let mut bytes_discarded = 0;
     while bytes_discarded <= DRAIN_BYTE_LIMIT {
-        let time_left = deadline.saturating_duration_since(Instant::now());
+        let time_left = deadline
+            .saturating_duration_since(Instant::now());
         if time_left.is_zero()
-            || socket.set_read_timeout(Some(time_left)).is_err()
+            || socket
+                .set_read_timeout(Some(time_left))
+                .is_err()
         {
             break;
         }

@@ -10,42 +10,49 @@ use std::net::SocketAddr;
 pub const MAX_CLIENTS: usize = 1000;
 
 /// The command line, and what `--help` prints.
-pub const PROGRAM: common::cli::Program = common::cli::Program {
-    name: "tcp-server",
-    about: "Listens on BIND_IP:PORT over TCP. For each client it prints the\n\
+pub const PROGRAM: common::cli::Program =
+    common::cli::Program {
+        name: "tcp-server",
+        about: "Listens on BIND_IP:PORT over TCP. For each client it prints the\n\
             request, answers ACK! and closes. Port 0 picks any free port.\n\
             The Rust twin of docs/python/tcp_server.py.",
-    host: "BIND_IP",
-    default_host: "0.0.0.0",
-    default_port: 9999,
-    default_wait: 5,
-    wait_help: "drop a client silent for SECS; 0: never",
-    listens: true,
-    max_clients: Some(MAX_CLIENTS),
-    example: "cargo run -p tcp-server\n\
+        host: "BIND_IP",
+        default_host: "0.0.0.0",
+        default_port: 9999,
+        default_wait: 5,
+        wait_help: "drop a client silent for SECS; 0: never",
+        listens: true,
+        max_clients: Some(MAX_CLIENTS),
+        example: "cargo run -p tcp-server\n\
               cargo run -p tcp-client -- 127.0.0.1 9999",
-};
-
-/// A port that is taken, an address this machine does not have, or a port
-/// that needs privileges: say what to do about each.
-pub fn bind_failed(error: io::Error, address: SocketAddr) -> anyhow::Error {
-    let hint = match error.kind() {
-        io::ErrorKind::AddrInUse => {
-            "another program listens on that port: stop it, or pick another \
-             port (0 picks any free one)"
-        }
-        io::ErrorKind::AddrNotAvailable => {
-            "this machine has no such address; 127.0.0.1 stays on this \
-             machine, 0.0.0.0 listens on all its addresses"
-        }
-        io::ErrorKind::PermissionDenied => {
-            "ports below 1024 need special rights; pick a port from 1024 up"
-        }
-        _ => return anyhow::Error::new(error).context(bind_context(address)),
     };
-    common::hint(anyhow::Error::new(error).context(bind_context(address)), hint)
-}
 
-fn bind_context(address: SocketAddr) -> String {
-    format!("could not bind to {address}")
+/// Explains a failed `bind`: a port that is taken, an address
+/// this machine does not have, or a port that needs privileges.
+pub fn bind_failed(
+    address: SocketAddr,
+) -> impl FnOnce(io::Error) -> anyhow::Error {
+    move |error| {
+        let hint = match error.kind() {
+            io::ErrorKind::AddrInUse => Some(
+                "another program listens on that port: stop it, \
+                 or pick another port (0 picks any free one)",
+            ),
+            io::ErrorKind::AddrNotAvailable => Some(
+                "this machine has no such address; 127.0.0.1 \
+                 stays on this machine, 0.0.0.0 listens on all",
+            ),
+            io::ErrorKind::PermissionDenied => Some(
+                "ports below 1024 need special rights; pick a \
+                 port from 1024 up",
+            ),
+            _ => None,
+        };
+        let error = anyhow::Error::new(error)
+            .context(format!("could not bind to {address}"));
+        match hint {
+            Some(hint) => common::hint(error, hint),
+            None => error,
+        }
+    }
 }

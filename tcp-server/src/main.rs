@@ -8,13 +8,15 @@
 //!
 //!     cargo run -p tcp-client -- 127.0.0.1 9999
 //!
-//! Like the script, it accepts connections in a loop and gives each client
-//! a thread, which reads the request once, prints it, answers `ACK!` and
-//! closes. Unlike the script, it reuses a bounded crew of threads and drops
-//! silent clients when others wait (`client_crew.rs`), closes without a
-//! reset (`graceful_close.rs`), and rides out a shortage of file descriptors
-//! (`accept_errors.rs`). `docs/tcp-server-design.md` explains why, with the
-//! measurements.
+//! Like the script, it accepts connections in a loop and
+//! gives each client a thread, which reads the request once,
+//! prints it, answers `ACK!` and closes. Unlike the script,
+//! it reuses a bounded crew of threads and drops silent
+//! clients when others wait (`client_crew.rs`), closes
+//! without a reset (`graceful_close.rs`), and rides out a
+//! shortage of file descriptors (`accept_errors.rs`).
+//! `docs/tcp-server-design.md` explains why, with what we
+//! measured.
 
 mod accept_errors;
 mod client_crew;
@@ -30,12 +32,14 @@ use client_crew::{Crew, Patience};
 use common::{PythonBytes, say};
 use socket2::{Domain, Socket, Type};
 
-/// Python: `client_socket.recv(1024)` reads at most this many bytes.
+/// Python: `client_socket.recv(1024)` reads at most this many
+/// bytes.
 const RECV_BUFFER_SIZE: usize = 1024;
 
-/// Python: `server.listen(5)`. Five waiting connections are too few for
-/// more than a handful of clients at once: the kernel then drops new
-/// handshakes, and each such client waits a second or more to try again.
+/// Python: `server.listen(5)`. Five waiting connections are
+/// too few for more than a handful of clients at once: the
+/// kernel then drops new handshakes, and each such client
+/// waits a second or more to try again.
 const LISTEN_BACKLOG: i32 = 1024;
 
 fn main() -> ExitCode {
@@ -44,28 +48,28 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let arguments = help::PROGRAM.parse();
-    let bind_address = common::lookup(&arguments.host, arguments.port)?[0];
+    let bind_address =
+        common::lookup(&arguments.host, arguments.port)?[0];
 
     // server = socket.socket(AF_INET, SOCK_STREAM)
     let domain = Domain::for_address(bind_address);
     let server = Socket::new(domain, Type::STREAM, None)
         .context("could not create a TCP socket")?;
-    common::options::allow_quick_rebind(&server)
-        .context("could not set SO_REUSEADDR")?;
+    common::options::allow_quick_rebind(&server)?;
     // server.bind((bind_ip, bind_port))
     server
         .bind(&bind_address.into())
-        .map_err(|error| help::bind_failed(error, bind_address))?;
-    // server.listen(5)
-    server
-        .listen(LISTEN_BACKLOG)
-        .with_context(|| format!("could not listen on {bind_address}"))?;
+        .map_err(help::bind_failed(bind_address))?;
+    // server.listen(5), with room for more waiting clients
+    server.listen(LISTEN_BACKLOG)?;
     let server = TcpListener::from(server);
-    // Print the address really bound: with port 0, only it tells the port.
+    // With port 0, only the bound address tells the port.
     say!("[*] Listening on {}", server.local_addr()?);
 
-    let max_clients = arguments.max_clients.unwrap_or(help::MAX_CLIENTS);
-    let mut crew = Crew::new(max_clients, arguments.wait, handle_client);
+    let max_clients =
+        arguments.max_clients.unwrap_or(help::MAX_CLIENTS);
+    let mut crew =
+        Crew::new(max_clients, arguments.wait, handle_client);
     let mut accept_errors = accept_errors::Pauses::default();
     loop {
         // client, addr = server.accept()
@@ -78,48 +82,43 @@ fn run() -> anyhow::Result<()> {
         };
         say!("[*] Accepted connection from: {address}");
 
-        // spin up our client thread to handle incoming data: hand the
-        // client to a thread of the crew (`client_crew.rs`), which serves
-        // at most --max-clients at once and reuses its threads.
+        // spin up our client thread to handle incoming data:
+        // a thread of the crew runs handle_client.
         crew.hand_off(client, address);
     }
 }
 
-/// This is our client handling thread: a thread of the crew runs it for
-/// each client. Any trouble with this client ends as one line that names
-/// it, by the address `accept` gave: after a reset, the socket itself may
-/// no longer know its peer.
+/// This is our client handling thread: the crew runs it for
+/// each client, in one of its threads, and prints any error
+/// on a line that names the client.
 fn handle_client(
-    client_socket: TcpStream,
-    address: SocketAddr,
-    patience: &Patience,
-) {
-    if let Err(error) = serve_client(client_socket, address, patience) {
-        say!("[!] {address}: {error:#}");
-    }
-}
-
-fn serve_client(
     mut client_socket: TcpStream,
     address: SocketAddr,
     patience: &Patience,
 ) -> anyhow::Result<()> {
-    // just print out what the client sends. One read returns whatever has
-    // arrived, up to 1024 bytes; Python's recv waits forever, ours gives
-    // up after `-w` seconds, or sooner for a silent client when others wait.
+    // just print out what the client sends. Python's recv
+    // waits for ever; ours gives up after -w seconds, or
+    // sooner for a silent client while others wait.
     let mut request = [0u8; RECV_BUFFER_SIZE];
-    let bytes_read = patience.read_request(&mut client_socket, &mut request)?;
-    say!("[*] Received: {}", PythonBytes(&request[..bytes_read]));
+    let bytes_read = patience
+        .read_request(&mut client_socket, &mut request)?;
+    let received = &request[..bytes_read];
+    say!("[*] Received: {}", PythonBytes(received));
 
     // send back a packet. `write_all` is Python's `sendall`.
     client_socket.set_write_timeout(patience.wait)?;
-    client_socket.write_all(b"ACK!").context("could not send ACK!")?;
+    client_socket
+        .write_all(b"ACK!")
+        .context("could not send ACK!")?;
 
-    // print(client_socket.getpeername()). Python prints the tuple
-    // ('127.0.0.1', 54321); Rust's SocketAddr prints 127.0.0.1:54321.
+    // print(client_socket.getpeername()) prints the tuple
+    // ('127.0.0.1', 54321); a SocketAddr 127.0.0.1:54321.
+    // We print the address accept() gave: after a reset,
+    // the socket may no longer know its peer.
     say!("{address}");
 
-    // client_socket.close(), once the client has had every byte.
+    // client_socket.close(), once the client has had every
+    // byte (see graceful_close.rs).
     graceful_close::close(client_socket);
     Ok(())
 }

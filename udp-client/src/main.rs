@@ -32,7 +32,8 @@ fn run() -> anyhow::Result<()> {
     let arguments = help::PROGRAM.parse();
     // UDP has no connection to try each address with, so we send to the
     // first: an IPv4 one if the name has any, as with Python's AF_INET.
-    let target_address = common::lookup(&arguments.host, arguments.port)?[0];
+    let target_address =
+        common::lookup(&arguments.host, arguments.port)?[0];
 
     // create a socket object: socket.socket(AF_INET, SOCK_DGRAM)
     let domain = Domain::for_address(target_address);
@@ -47,13 +48,16 @@ fn run() -> anyhow::Result<()> {
     // system picks a free local port for us, as Python's sendto does.
     client
         .send_to(b"AAABBBCCC", target_address)
-        .with_context(|| format!("could not send to {target_address}"))?;
+        .with_context(|| {
+            format!("could not send to {target_address}")
+        })?;
 
     // receive some data: one datagram, and the address it came from.
     let mut data = [0u8; RECV_BUFFER_SIZE];
-    let (bytes_received, sender_address) = client
-        .recv_from(&mut data)
-        .map_err(|error| help::receive_failed(error, target_address))?;
+    let (bytes_received, sender_address) =
+        client.recv_from(&mut data).map_err(|error| {
+            help::receive_failed(error, target_address)
+        })?;
 
     // client.close(): dropping the socket closes it.
     drop(client);
@@ -61,6 +65,9 @@ fn run() -> anyhow::Result<()> {
     say!("{}", PythonBytes(&data[..bytes_received]));
     // Anyone can send us a datagram. Python prints it without a word; we
     // say so when it did not come from where we sent ours.
-    help::note_if_from_elsewhere(sender_address, target_address);
+    help::note_if_from_elsewhere(
+        sender_address,
+        target_address,
+    );
     Ok(())
 }

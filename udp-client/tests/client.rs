@@ -21,14 +21,18 @@ fn answer_once(
     bind: &str,
     reply: &'static [u8],
 ) -> (u16, thread::JoinHandle<Vec<u8>>) {
-    let peer = UdpSocket::bind(bind).expect("loopback should bind");
-    peer.set_read_timeout(Some(DEADLINE)).expect("timeout should set");
+    let peer =
+        UdpSocket::bind(bind).expect("loopback should bind");
+    peer.set_read_timeout(Some(DEADLINE))
+        .expect("timeout should set");
     let port = peer.local_addr().expect("bound").port();
     let handle = thread::spawn(move || {
         let mut datagram = [0u8; 1024];
-        let (length, sender) =
-            peer.recv_from(&mut datagram).expect("a datagram should arrive");
-        peer.send_to(reply, sender).expect("the reply should send");
+        let (length, sender) = peer
+            .recv_from(&mut datagram)
+            .expect("a datagram should arrive");
+        peer.send_to(reply, sender)
+            .expect("the reply should send");
         datagram[..length].to_vec()
     });
     (port, handle)
@@ -37,13 +41,20 @@ fn answer_once(
 /// Sends exactly `AAABBBCCC` and prints the reply as Python would.
 #[test]
 fn sends_the_datagram_and_prints_the_reply() {
-    let (port, peer) = answer_once("127.0.0.1:0", b"reply \"quoted\"\n");
+    let (port, peer) =
+        answer_once("127.0.0.1:0", b"reply \"quoted\"\n");
     let output = run_with_limit(
         udp_client().args(["127.0.0.1", &port.to_string()]),
         DEADLINE,
     );
-    assert_eq!(peer.join().expect("the peer should finish"), b"AAABBBCCC");
-    assert_eq!(text(&output.stdout), "b'reply \"quoted\"\\n'\n");
+    assert_eq!(
+        peer.join().expect("the peer should finish"),
+        b"AAABBBCCC"
+    );
+    assert_eq!(
+        text(&output.stdout),
+        "b'reply \"quoted\"\\n'\n"
+    );
     assert_eq!(text(&output.stderr), "");
     assert_eq!(output.status.code(), Some(0));
 }
@@ -52,9 +63,14 @@ fn sends_the_datagram_and_prints_the_reply() {
 #[test]
 fn talks_to_an_ipv6_peer() {
     let (port, peer) = answer_once("[::1]:0", b"AAABBBCCC");
-    let output =
-        run_with_limit(udp_client().args(["::1", &port.to_string()]), DEADLINE);
-    assert_eq!(peer.join().expect("the peer should finish"), b"AAABBBCCC");
+    let output = run_with_limit(
+        udp_client().args(["::1", &port.to_string()]),
+        DEADLINE,
+    );
+    assert_eq!(
+        peer.join().expect("the peer should finish"),
+        b"AAABBBCCC"
+    );
     assert_eq!(text(&output.stdout), "b'AAABBBCCC'\n");
     assert_eq!(output.status.code(), Some(0));
 }
@@ -62,7 +78,8 @@ fn talks_to_an_ipv6_peer() {
 /// A peer written in Python echoes our datagram back.
 #[test]
 fn works_with_a_python_udp_peer() {
-    let Some(mut python) = support::python3("works_with_a_python_udp_peer")
+    let Some(mut python) =
+        support::python3("works_with_a_python_udp_peer")
     else {
         return;
     };
@@ -79,7 +96,8 @@ fn works_with_a_python_udp_peer() {
     ]));
     let address = Running::address_from(&peer.next_line());
     let output = run_with_limit(
-        udp_client().args(["127.0.0.1", &address.port().to_string()]),
+        udp_client()
+            .args(["127.0.0.1", &address.port().to_string()]),
         DEADLINE,
     );
     assert_eq!(text(&output.stdout), "b'AAABBBCCC'\n");
@@ -91,32 +109,39 @@ fn works_with_a_python_udp_peer() {
 #[test]
 fn works_with_the_shipped_echo_server() {
     // cargo builds a package's examples before its tests, next to them.
-    let mut example =
-        std::env::current_exe().expect("the test should know its path");
+    let mut example = std::env::current_exe()
+        .expect("the test should know its path");
     example.pop(); // the test binary
     if example.ends_with("deps") {
         example.pop();
     }
-    let example: PathBuf = example
-        .join("examples")
-        .join(format!("echo-server{}", std::env::consts::EXE_SUFFIX));
-    let server =
-        Running::start(Command::new(&example).args(["127.0.0.1", "0"]));
+    let example: PathBuf =
+        example.join("examples").join(format!(
+            "echo-server{}",
+            std::env::consts::EXE_SUFFIX
+        ));
+    let server = Running::start(
+        Command::new(&example).args(["127.0.0.1", "0"]),
+    );
     let listening = server.next_line();
     assert!(
-        listening.starts_with("[*] Listening on UDP 127.0.0.1:"),
+        listening
+            .starts_with("[*] Listening on UDP 127.0.0.1:"),
         "{listening}"
     );
     let address = Running::address_from(&listening);
     let output = run_with_limit(
-        udp_client().args(["127.0.0.1", &address.port().to_string()]),
+        udp_client()
+            .args(["127.0.0.1", &address.port().to_string()]),
         DEADLINE,
     );
     assert_eq!(text(&output.stdout), "b'AAABBBCCC'\n");
     assert_eq!(output.status.code(), Some(0));
     let echoed = server.next_line();
     assert!(
-        echoed.starts_with("[*] Echoing b'AAABBBCCC' to 127.0.0.1:"),
+        echoed.starts_with(
+            "[*] Echoing b'AAABBBCCC' to 127.0.0.1:"
+        ),
         "{echoed}"
     );
 }
@@ -126,11 +151,17 @@ fn works_with_the_shipped_echo_server() {
 #[test]
 fn a_silent_peer_times_out_with_advice() {
     // A bound socket that never answers: nothing can be more silent.
-    let silent = UdpSocket::bind("127.0.0.1:0").expect("loopback should bind");
+    let silent = UdpSocket::bind("127.0.0.1:0")
+        .expect("loopback should bind");
     let port = silent.local_addr().expect("bound").port();
     let started = Instant::now();
     let output = run_with_limit(
-        udp_client().args(["-w", "0.3", "127.0.0.1", &port.to_string()]),
+        udp_client().args([
+            "-w",
+            "0.3",
+            "127.0.0.1",
+            &port.to_string(),
+        ]),
         Duration::from_secs(10),
     );
     assert!(started.elapsed() >= Duration::from_millis(300));
@@ -150,7 +181,8 @@ fn a_silent_peer_times_out_with_advice() {
 /// Each bad command line gives exit status 2, one error line and the usage.
 #[test]
 fn rejects_bad_command_lines_with_status_2() {
-    let mut cases = support::bad_port_cases("127.0.0.1", false);
+    let mut cases =
+        support::bad_port_cases("127.0.0.1", false);
     cases.extend([
         (vec!["-x"], "unknown option '-x'".to_string()),
         (vec!["a", "1", "2"], "unexpected argument '2'".to_string()),
@@ -206,24 +238,33 @@ fn a_name_that_does_not_resolve_fails_cleanly() {
 /// Python would, with a note on stderr that names who sent it.
 #[test]
 fn a_reply_from_elsewhere_is_named() {
-    let peer = UdpSocket::bind("127.0.0.1:0").expect("loopback should bind");
-    peer.set_read_timeout(Some(DEADLINE)).expect("timeout should set");
-    let elsewhere =
-        UdpSocket::bind("127.0.0.1:0").expect("loopback should bind");
+    let peer = UdpSocket::bind("127.0.0.1:0")
+        .expect("loopback should bind");
+    peer.set_read_timeout(Some(DEADLINE))
+        .expect("timeout should set");
+    let elsewhere = UdpSocket::bind("127.0.0.1:0")
+        .expect("loopback should bind");
     let port = peer.local_addr().expect("bound").port();
-    let elsewhere_address = elsewhere.local_addr().expect("bound");
+    let elsewhere_address =
+        elsewhere.local_addr().expect("bound");
     let answerer = thread::spawn(move || {
         let mut datagram = [0u8; 64];
-        let (length, sender) =
-            peer.recv_from(&mut datagram).expect("a datagram should arrive");
-        elsewhere.send_to(b"not me", sender).expect("the reply should send");
+        let (length, sender) = peer
+            .recv_from(&mut datagram)
+            .expect("a datagram should arrive");
+        elsewhere
+            .send_to(b"not me", sender)
+            .expect("the reply should send");
         datagram[..length].to_vec()
     });
     let output = run_with_limit(
         udp_client().args(["127.0.0.1", &port.to_string()]),
         DEADLINE,
     );
-    assert_eq!(answerer.join().expect("the peer should finish"), b"AAABBBCCC");
+    assert_eq!(
+        answerer.join().expect("the peer should finish"),
+        b"AAABBBCCC"
+    );
     assert_eq!(text(&output.stdout), "b'not me'\n");
     assert_eq!(
         text(&output.stderr),
@@ -244,7 +285,10 @@ fn localhost_sends_to_ipv4_loopback() {
         udp_client().args(["localhost", &port.to_string()]),
         DEADLINE,
     );
-    assert_eq!(peer.join().expect("the peer should finish"), b"AAABBBCCC");
+    assert_eq!(
+        peer.join().expect("the peer should finish"),
+        b"AAABBBCCC"
+    );
     assert_eq!(text(&output.stdout), "b'found'\n");
     assert_eq!(text(&output.stderr), "");
 }

@@ -6,7 +6,9 @@
 //! it in the programs. Every wait here has a deadline.
 #![allow(dead_code)] // Each test file uses only some of these helpers.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{
+    BufRead as _, BufReader, Read as _, Write as _,
+};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -21,7 +23,9 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("a package folder should sit in the workspace")
+        .expect(
+            "a package folder should sit in the workspace",
+        )
         .to_path_buf()
 }
 
@@ -57,7 +61,10 @@ pub fn python3(test_name: &str) -> Option<Command> {
 
 /// Runs a command to the end with nothing on stdin, killing it if it takes
 /// longer than `limit`.
-pub fn run_with_limit(command: &mut Command, limit: Duration) -> Output {
+pub fn run_with_limit(
+    command: &mut Command,
+    limit: Duration,
+) -> Output {
     let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -72,14 +79,19 @@ pub fn wait_for_output(child: Child) -> Output {
     wait_with_limit(child, DEADLINE)
 }
 
-fn wait_with_limit(mut child: Child, limit: Duration) -> Output {
+fn wait_with_limit(
+    mut child: Child,
+    limit: Duration,
+) -> Output {
     // Read both pipes while waiting, so a child with a lot to say never
     // blocks on a full pipe.
     let stdout = child.stdout.take().map(read_in_background);
     let stderr = child.stderr.take().map(read_in_background);
     let started = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting should work") {
+        if let Some(status) =
+            child.try_wait().expect("waiting should work")
+        {
             break status;
         }
         if started.elapsed() > limit {
@@ -89,12 +101,18 @@ fn wait_with_limit(mut child: Child, limit: Duration) -> Output {
         }
         thread::sleep(Duration::from_millis(5));
     };
-    let collect = |reader: Option<thread::JoinHandle<Vec<u8>>>| {
+    let collect = |reader: Option<
+        thread::JoinHandle<Vec<u8>>,
+    >| {
         reader.map_or_else(Vec::new, |reader| {
             reader.join().expect("the reader should finish")
         })
     };
-    Output { status, stdout: collect(stdout), stderr: collect(stderr) }
+    Output {
+        status,
+        stdout: collect(stdout),
+        stderr: collect(stderr),
+    }
 }
 
 fn read_in_background(
@@ -109,7 +127,8 @@ fn read_in_background(
 
 /// Output as text, for comparing lines.
 pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).expect("the output should be UTF-8")
+    String::from_utf8(bytes.to_vec())
+        .expect("the output should be UTF-8")
 }
 
 /// A long-running program (a server) whose stdout is read line by line.
@@ -127,7 +146,10 @@ impl Running {
             .stderr(Stdio::null())
             .spawn()
             .expect("the program should start");
-        let stdout = child.stdout.take().expect("stdout should be piped");
+        let stdout = child
+            .stdout
+            .take()
+            .expect("stdout should be piped");
         let (sender, lines) = mpsc::channel();
         thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
@@ -142,9 +164,11 @@ impl Running {
 
     /// The next line printed, waiting at most [`DEADLINE`].
     pub fn next_line(&self) -> String {
-        self.lines.recv_timeout(DEADLINE).unwrap_or_else(|error| {
-            panic!("no line within {DEADLINE:?}: {error}")
-        })
+        self.lines.recv_timeout(DEADLINE).unwrap_or_else(
+            |error| {
+                panic!("no line within {DEADLINE:?}: {error}")
+            },
+        )
     }
 
     /// The next `count` lines.
@@ -153,18 +177,23 @@ impl Running {
     }
 
     /// Whether a line arrives within `wait`; for checking that nothing more was printed.
-    pub fn line_within(&self, wait: Duration) -> Option<String> {
+    pub fn line_within(
+        &self,
+        wait: Duration,
+    ) -> Option<String> {
         self.lines.recv_timeout(wait).ok()
     }
 
     /// Reads the `IP:PORT` at the end of a line such as
     /// `[*] Listening on 127.0.0.1:40000`.
     pub fn address_from(line: &str) -> SocketAddr {
-        let address =
-            line.rsplit(' ').next().expect("the line should have words");
-        address
-            .parse()
-            .unwrap_or_else(|_| panic!("{line:?} should end with an address"))
+        let address = line
+            .rsplit(' ')
+            .next()
+            .expect("the line should have words");
+        address.parse().unwrap_or_else(|_| {
+            panic!("{line:?} should end with an address")
+        })
     }
 
     pub fn id(&self) -> u32 {
@@ -173,7 +202,10 @@ impl Running {
 
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
-        self.child.try_wait().expect("waiting should work").is_none()
+        self.child
+            .try_wait()
+            .expect("waiting should work")
+            .is_none()
     }
 }
 
@@ -190,7 +222,10 @@ pub struct Killed(pub Child);
 impl Killed {
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
-        self.0.try_wait().expect("waiting should work").is_none()
+        self.0
+            .try_wait()
+            .expect("waiting should work")
+            .is_none()
     }
 }
 
@@ -203,7 +238,10 @@ impl Drop for Killed {
 
 /// One exchange with a server: connect, send `request`, read until the
 /// server closes, and return what it sent.
-pub fn exchange(address: SocketAddr, request: &[u8]) -> Vec<u8> {
+pub fn exchange(
+    address: SocketAddr,
+    request: &[u8],
+) -> Vec<u8> {
     let (_, reply) = exchange_from(address, request);
     reply.expect("the reply should end cleanly")
 }
@@ -215,14 +253,21 @@ pub fn exchange_from(
     address: SocketAddr,
     request: &[u8],
 ) -> (SocketAddr, std::io::Result<Vec<u8>>) {
-    let mut stream = TcpStream::connect_timeout(&address, DEADLINE)
-        .expect("the server should accept");
-    let local_address =
-        stream.local_addr().expect("a connected socket has an address");
-    stream.set_read_timeout(Some(DEADLINE)).expect("timeout should set");
-    stream.write_all(request).expect("the request should send");
+    let mut stream =
+        TcpStream::connect_timeout(&address, DEADLINE)
+            .expect("the server should accept");
+    let local_address = stream
+        .local_addr()
+        .expect("a connected socket has an address");
+    stream
+        .set_read_timeout(Some(DEADLINE))
+        .expect("timeout should set");
+    stream
+        .write_all(request)
+        .expect("the request should send");
     let mut reply = Vec::new();
-    let result = stream.read_to_end(&mut reply).map(|_| reply);
+    let result =
+        stream.read_to_end(&mut reply).map(|_| reply);
     (local_address, result)
 }
 
@@ -235,13 +280,21 @@ pub fn assert_usage_errors(
     cases: &[(Vec<&str>, String)],
 ) {
     for (arguments, error_line) in cases {
-        let output =
-            run_with_limit(Command::new(program).args(arguments), DEADLINE);
-        assert_eq!(output.status.code(), Some(2), "{arguments:?}");
+        let output = run_with_limit(
+            Command::new(program).args(arguments),
+            DEADLINE,
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{arguments:?}"
+        );
         assert_eq!(text(&output.stdout), "", "{arguments:?}");
         assert_eq!(
             text(&output.stderr),
-            format!("error: {error_line}\n{usage}\nfor more, try --help\n"),
+            format!(
+                "error: {error_line}\n{usage}\nfor more, try --help\n"
+            ),
             "{arguments:?}"
         );
     }
@@ -265,7 +318,10 @@ pub fn bad_port_cases(
     bad_ports
         .iter()
         .map(|&port| {
-            (vec![host, port], format!("invalid port '{port}': {expected}"))
+            (
+                vec![host, port],
+                format!("invalid port '{port}': {expected}"),
+            )
         })
         .collect()
 }
@@ -279,26 +335,46 @@ pub fn assert_fails_with(
     error_start: &str,
     help: Option<&str>,
 ) {
-    let output =
-        run_with_limit(Command::new(program).args(arguments), DEADLINE);
-    assert_eq!(output.status.code(), Some(1), "{arguments:?}");
+    let output = run_with_limit(
+        Command::new(program).args(arguments),
+        DEADLINE,
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{arguments:?}"
+    );
     assert_eq!(text(&output.stdout), "", "{arguments:?}");
     let stderr = text(&output.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
     assert!(lines[0].starts_with(error_start), "{stderr}");
     let help_line = help.map(|help| format!("help: {help}"));
-    assert_eq!(lines.get(1).copied(), help_line.as_deref(), "{stderr}");
-    assert_eq!(lines.len(), 1 + usize::from(help.is_some()), "{stderr}");
+    assert_eq!(
+        lines.get(1).copied(),
+        help_line.as_deref(),
+        "{stderr}"
+    );
+    assert_eq!(
+        lines.len(),
+        1 + usize::from(help.is_some()),
+        "{stderr}"
+    );
 }
 
 /// Checks every line of a `--help` against `expected`, and that none is
 /// wider than 80 columns.
 pub fn assert_help(program: &str, expected: &str) {
-    let output = run_with_limit(Command::new(program).arg("--help"), DEADLINE);
+    let output = run_with_limit(
+        Command::new(program).arg("--help"),
+        DEADLINE,
+    );
     assert_eq!(output.status.code(), Some(0));
     let help = text(&output.stdout);
     assert_eq!(help, expected);
     for line in help.lines() {
-        assert!(line.chars().count() <= 80, "wider than 80 columns: {line}");
+        assert!(
+            line.chars().count() <= 80,
+            "wider than 80 columns: {line}"
+        );
     }
 }
