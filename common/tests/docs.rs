@@ -32,6 +32,8 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("tcp-client.md", Some("tcp_client.py")),
     ("udp-client.md", Some("udp_client.py")),
     ("tcp-server.md", Some("tcp_server.py")),
+    ("tcp-server-design.md", None),
+    ("rust-for-python.md", None),
 ];
 
 /// Languages a block may use. Code blocks must name a source file; the rest

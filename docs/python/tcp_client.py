@@ -19,8 +19,8 @@ if len(sys.argv) > 2:  # ours
     target_port = int(sys.argv[2])
 
 # create a socket object
-client = socket.socket(socket.AF_INET,
-                       socket.SOCK_STREAM)
+client = socket.socket(
+    socket.AF_INET, socket.SOCK_STREAM)
 
 # connect the client
 client.connect((target_host, target_port))

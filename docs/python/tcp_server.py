@@ -19,8 +19,8 @@ if len(sys.argv) > 1:  # ours: BIND_IP, PORT
 if len(sys.argv) > 2:  # ours
     bind_port = int(sys.argv[2])
 
-server = socket.socket(socket.AF_INET,
-                       socket.SOCK_STREAM)
+server = socket.socket(
+    socket.AF_INET, socket.SOCK_STREAM)
 server.bind((bind_ip, bind_port))
 server.listen(5)
 

@@ -25,7 +25,9 @@ pub const PROGRAM: common::cli::Program =
 
 /// A name that cannot be looked up: most often, no network.
 /// Say how to try the client on this machine alone.
-pub fn lookup_failed(error: anyhow::Error) -> anyhow::Error {
+pub fn lookup_failed(
+    error: anyhow::Error,
+) -> anyhow::Error {
     common::hint(
         error,
         "looking up a name needs a network; to stay on this \
@@ -73,7 +75,9 @@ pub fn read_failed(
 ) -> anyhow::Error {
     if common::is_timeout(&error) {
         common::hint(
-            anyhow::anyhow!("no reply from {target} in time"),
+            anyhow::anyhow!(
+                "no reply from {target} in time"
+            ),
             "wait longer with -w SECS, or -w 0 to wait forever",
         )
     } else {

@@ -1,4 +1,5 @@
-//! TCP client: the Rust twin of `docs/python/tcp_client.py`.
+//! TCP client: the Rust twin of
+//! `docs/python/tcp_client.py`.
 //!
 //! Start the server in one terminal:
 //!
@@ -26,7 +27,8 @@ use socket2::{Domain, SockAddr, Socket, Type};
 const REQUEST: &[u8] =
     b"GET / HTTP/1.1\r\nHost: google.com\r\n\r\n";
 
-/// Python: `client.recv(4096)` takes at most this many bytes.
+/// Python: `client.recv(4096)` takes at most this many
+/// bytes.
 const RECV_BUFFER_SIZE: usize = 4096;
 
 fn main() -> ExitCode {
@@ -37,11 +39,13 @@ fn run() -> anyhow::Result<()> {
     let arguments = help::PROGRAM.parse();
     let target_host = arguments.host.as_str();
     let target_port = arguments.port;
-    let target = format!("{target_host} port {target_port}");
+    let target =
+        format!("{target_host} port {target_port}");
     let timeout = arguments.wait;
     // Python's connect() looks the name up by itself.
-    let addresses = common::lookup(target_host, target_port)
-        .map_err(help::lookup_failed)?;
+    let addresses =
+        common::lookup(target_host, target_port)
+            .map_err(help::lookup_failed)?;
 
     // A name may have several addresses: like Python's
     // socket.create_connection(), try each in turn.
@@ -50,44 +54,46 @@ fn run() -> anyhow::Result<()> {
     for address in addresses {
         // create a socket object
         let domain = Domain::for_address(address);
-        let client = Socket::new(domain, Type::STREAM, None)?;
-        // Python waits for ever; we give up after -w SECS.
+        let client =
+            Socket::new(domain, Type::STREAM, None)?;
+        // Python waits for ever; we stop after -w SECS.
         common::options::set_timeouts(&client, timeout)?;
         // connect the client
         let peer = SockAddr::from(address);
-        let attempt = match timeout {
-            Some(limit) => {
-                client.connect_timeout(&peer, limit)
-            }
-            None => client.connect(&peer),
+        let attempt = if let Some(wait) = timeout {
+            client.connect_timeout(&peer, wait)
+        } else {
+            client.connect(&peer)
         };
-        match attempt {
-            Ok(()) => {
-                connected = Some(TcpStream::from(client));
-                break;
-            }
-            Err(error) => failures.push((address, error)),
+        if let Err(error) = attempt {
+            failures.push((address, error));
+            continue;
         }
+        connected = Some(TcpStream::from(client));
+        break;
     }
     let Some(mut client) = connected else {
-        return Err(help::connect_failed(&target, &failures));
+        return Err(help::connect_failed(
+            &target, &failures,
+        ));
     };
 
-    // send some data. `write_all` is Python's `sendall`: it
-    // loops until the kernel has taken every byte, where
-    // `send` may take only some of them.
+    // send some data. `write_all` is Python's `sendall`:
+    // it loops until the kernel has taken every byte,
+    // where `send` may take only some of them.
     client.write_all(REQUEST).with_context(|| {
         format!("could not send to {target}")
     })?;
 
-    // receive data. One `read` returns what has arrived so
-    // far, up to 4096 bytes: TCP carries a stream of bytes,
-    // not messages. We keep the count, and use only that
-    // much of the buffer.
+    // receive data. One `read` returns what has arrived
+    // so far, up to 4096 bytes: TCP carries a stream of
+    // bytes, not messages. We keep the count, and use
+    // only that much of the buffer.
     let mut response = [0u8; RECV_BUFFER_SIZE];
-    let bytes_read = client
-        .read(&mut response)
-        .map_err(|error| help::read_failed(error, &target))?;
+    let bytes_read =
+        client.read(&mut response).map_err(|error| {
+            help::read_failed(error, &target)
+        })?;
 
     // Dropping the stream closes the socket.
     drop(client);

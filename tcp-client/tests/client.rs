@@ -53,13 +53,15 @@ fn run_against(
 ) -> (Vec<u8>, std::process::Output) {
     let listener = TcpListener::bind(listen_on)
         .expect("loopback should bind");
-    let port = listener.local_addr().expect("bound").port();
+    let port =
+        listener.local_addr().expect("bound").port();
     let server = serve_once(
         listener,
         b"HTTP/1.0 200 OK\r\n\r\nit's\x1b[0m\xff",
     );
     let output = run_with_limit(
-        tcp_client().args([host_argument, &port.to_string()]),
+        tcp_client()
+            .args([host_argument, &port.to_string()]),
         DEADLINE,
     );
     (
@@ -134,7 +136,11 @@ fn gets_a_real_http_response_from_python_http_server() {
         tcp_client().args(["127.0.0.1", port]),
         DEADLINE,
     );
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{output:?}"
+    );
     let printed = text(&output.stdout);
     assert!(
         printed.starts_with(
@@ -160,10 +166,13 @@ fn works_with_the_python_reference_server() {
             .arg(support::python_script("tcp_server.py"))
             .args(["127.0.0.1", "0"]),
     );
-    let address = Running::address_from(&server.next_line());
+    let address =
+        Running::address_from(&server.next_line());
     let output = run_with_limit(
-        tcp_client()
-            .args(["127.0.0.1", &address.port().to_string()]),
+        tcp_client().args([
+            "127.0.0.1",
+            &address.port().to_string(),
+        ]),
         DEADLINE,
     );
     assert_eq!(text(&output.stdout), "b'ACK!'\n");
@@ -272,7 +281,8 @@ fn a_name_that_does_not_resolve_fails_cleanly() {
 fn a_refused_connection_suggests_starting_the_server() {
     let port = closed_port("127.0.0.1:0");
     let output = run_with_limit(
-        tcp_client().args(["127.0.0.1", &port.to_string()]),
+        tcp_client()
+            .args(["127.0.0.1", &port.to_string()]),
         DEADLINE,
     );
     assert_eq!(output.status.code(), Some(1));
@@ -311,7 +321,8 @@ fn localhost_reaches_a_server_on_ipv4_loopback() {
 fn a_silent_server_times_out() {
     let listener = TcpListener::bind("127.0.0.1:0")
         .expect("loopback should bind");
-    let port = listener.local_addr().expect("bound").port();
+    let port =
+        listener.local_addr().expect("bound").port();
     let output = run_with_limit(
         tcp_client().args([
             "-w",

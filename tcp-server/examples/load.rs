@@ -66,7 +66,8 @@ const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A whole run stops after this long, finished or not.
 const RUN_TIME_LIMIT: Duration = Duration::from_secs(120);
 /// How long to wait for an idle connection to be accepted by the kernel.
-const IDLE_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const IDLE_CONNECT_TIMEOUT: Duration =
+    Duration::from_secs(3);
 /// The inline server's listen backlog, the same as tcp-server's.
 const INLINE_BACKLOG: i32 = 1024;
 
@@ -110,9 +111,9 @@ fn run() -> anyhow::Result<()> {
         if flag == "--serve-inline"
             || flag == "--serve-inline-graceful"
         {
-            let backlog = backlog
-                .parse()
-                .context("the backlog should be a number")?;
+            let backlog = backlog.parse().context(
+                "the backlog should be a number",
+            )?;
             return serve_inline(
                 backlog,
                 flag == "--serve-inline-graceful",
@@ -145,7 +146,10 @@ fn run() -> anyhow::Result<()> {
     );
 
     if !settings.silent_counts.is_empty() {
-        return run_slow_client_mode(&settings, &log_folder);
+        return run_slow_client_mode(
+            &settings,
+            &log_folder,
+        );
     }
 
     for &clients in &settings.client_counts {
@@ -167,7 +171,8 @@ fn run() -> anyhow::Result<()> {
                     clients,
                     settings.exchanges,
                 );
-                let peak = server.peak_memory_and_threads();
+                let peak =
+                    server.peak_memory_and_threads();
                 report.print(
                     &format!("{server_name} #{round}"),
                     &peak,
@@ -182,15 +187,19 @@ fn run() -> anyhow::Result<()> {
             .into_iter()
             .map(|(name, mut reports)| {
                 reports.sort_by(|a, b| {
-                    a.exchanges_per_second()
-                        .total_cmp(&b.exchanges_per_second())
+                    a.exchanges_per_second().total_cmp(
+                        &b.exchanges_per_second(),
+                    )
                 });
-                let median =
-                    reports.swap_remove(reports.len() / 2);
+                let median = reports
+                    .swap_remove(reports.len() / 2);
                 (name, median)
             })
             .collect();
-        println!("  median of {} rounds:", settings.rounds);
+        println!(
+            "  median of {} rounds:",
+            settings.rounds
+        );
         for (name, report) in &medians {
             report.print(name, "median round");
         }
@@ -216,12 +225,17 @@ fn parse_settings(
     };
     let mut arguments = arguments.iter();
     while let Some(flag) = arguments.next() {
-        let value = arguments.next().with_context(|| {
-            format!("{flag} needs a value (try --help)")
-        })?;
+        let value =
+            arguments.next().with_context(|| {
+                format!(
+                    "{flag} needs a value (try --help)"
+                )
+            })?;
         let number = |text: &str| {
             text.parse::<usize>().with_context(|| {
-                format!("invalid number '{text}' for {flag}")
+                format!(
+                    "invalid number '{text}' for {flag}"
+                )
             })
         };
         match flag.as_str() {
@@ -244,7 +258,9 @@ fn parse_settings(
                 settings.server_descriptors =
                     Some(number(value)?)
             }
-            "--rounds" => settings.rounds = number(value)?,
+            "--rounds" => {
+                settings.rounds = number(value)?
+            }
             "--servers" => {
                 settings.servers = value
                     .split(',')
@@ -252,7 +268,9 @@ fn parse_settings(
                     .collect()
             }
             _ => {
-                bail!("unknown option '{flag}' (try --help)")
+                bail!(
+                    "unknown option '{flag}' (try --help)"
+                )
             }
         }
     }
@@ -278,8 +296,9 @@ impl Server {
         log_folder: &std::path::Path,
         settings: &Settings,
     ) -> anyhow::Result<Server> {
-        let here = std::env::current_exe()
-            .context("could not find this program's path")?;
+        let here = std::env::current_exe().context(
+            "could not find this program's path",
+        )?;
         // target/release/examples/load -> target/release/
         let target_folder = here
             .parent()
@@ -302,11 +321,14 @@ impl Server {
                 command
             }
             "python" => {
-                let script =
-                    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                        .join("../docs/python/tcp_server.py");
+                let script = PathBuf::from(env!(
+                    "CARGO_MANIFEST_DIR"
+                ))
+                .join("../docs/python/tcp_server.py");
                 let mut command = Command::new("python3");
-                command.arg(script).args(["127.0.0.1", "0"]);
+                command
+                    .arg(script)
+                    .args(["127.0.0.1", "0"]);
                 command
             }
             "inline" => {
@@ -340,17 +362,20 @@ impl Server {
                 )
             }
         };
-        let log_path = log_folder.join(format!("{name}.log"));
-        let log =
-            File::create(&log_path).with_context(|| {
+        let log_path =
+            log_folder.join(format!("{name}.log"));
+        let log = File::create(&log_path).with_context(
+            || {
                 format!(
                     "could not create {}",
                     log_path.display()
                 )
-            })?;
+            },
+        )?;
         // Under `ulimit -n N`: the shell lowers its limit, then becomes the
         // server with `exec`.
-        if let Some(descriptors) = settings.server_descriptors
+        if let Some(descriptors) =
+            settings.server_descriptors
         {
             let mut limited = Command::new("sh");
             limited
@@ -366,13 +391,19 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .with_context(|| {
-                format!("could not start the {name} server")
+                format!(
+                    "could not start the {name} server"
+                )
             })?;
         let mut server = Server {
             child,
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            address: SocketAddr::from((
+                [127, 0, 0, 1],
+                0,
+            )),
         };
-        server.address = wait_for_listening_line(&log_path)?;
+        server.address =
+            wait_for_listening_line(&log_path)?;
         Ok(server)
     }
 
@@ -565,8 +596,9 @@ fn drive_load(
                 {
                     let exchange_started = Instant::now();
                     match one_exchange(address) {
-                        Ok(()) => latencies
-                            .push(exchange_started.elapsed()),
+                        Ok(()) => latencies.push(
+                            exchange_started.elapsed(),
+                        ),
                         Err(kind) => {
                             *errors
                                 .entry(kind)
@@ -589,7 +621,8 @@ fn drive_load(
             thread.join().unwrap_or_default();
         report.latencies.extend(latencies);
         for (kind, count) in errors {
-            *report.errors.entry(kind).or_default() += count;
+            *report.errors.entry(kind).or_default() +=
+                count;
         }
     }
     report.elapsed = started.elapsed();
@@ -613,16 +646,21 @@ fn one_exchange(
     )
     .map_err(|error| match error.kind() {
         io::ErrorKind::TimedOut => "connect timeout",
-        io::ErrorKind::ConnectionRefused => "connect refused",
+        io::ErrorKind::ConnectionRefused => {
+            "connect refused"
+        }
         _ => "connect error",
     })?;
     stream
         .set_read_timeout(Some(EXCHANGE_TIMEOUT))
         .and_then(|()| {
-            stream.set_write_timeout(Some(EXCHANGE_TIMEOUT))
+            stream
+                .set_write_timeout(Some(EXCHANGE_TIMEOUT))
         })
         .map_err(|_| "socket option")?;
-    stream.write_all(REQUEST).map_err(|_| "send error")?;
+    stream
+        .write_all(REQUEST)
+        .map_err(|_| "send error")?;
     let mut reply = Vec::with_capacity(8);
     stream.read_to_end(&mut reply).map_err(|error| {
         match error.kind() {
@@ -747,7 +785,9 @@ fn open_idle_connections(
         .collect();
     openers
         .into_iter()
-        .flat_map(|opener| opener.join().unwrap_or_default())
+        .flat_map(|opener| {
+            opener.join().unwrap_or_default()
+        })
         .collect()
 }
 
@@ -789,11 +829,12 @@ fn serve_inline(
             out,
             "[*] Accepted connection from: {address}"
         );
-        let _ =
-            client.set_read_timeout(Some(EXCHANGE_TIMEOUT));
-        let _ =
-            client.set_write_timeout(Some(EXCHANGE_TIMEOUT));
-        let Ok(bytes_read) = client.read(&mut request) else {
+        let _ = client
+            .set_read_timeout(Some(EXCHANGE_TIMEOUT));
+        let _ = client
+            .set_write_timeout(Some(EXCHANGE_TIMEOUT));
+        let Ok(bytes_read) = client.read(&mut request)
+        else {
             continue;
         };
         let _ = writeln!(

@@ -23,23 +23,25 @@ use common::say;
 use crate::client_crew::Crew;
 
 /// The longest wait for a client to leave before `accept` is tried again.
-const RESOURCE_PAUSE: Duration = Duration::from_millis(100);
+const RESOURCE_PAUSE: Duration =
+    Duration::from_millis(100);
 /// The pause after an error we do not know.
-const UNKNOWN_ERROR_PAUSE: Duration = Duration::from_secs(1);
+const UNKNOWN_ERROR_PAUSE: Duration =
+    Duration::from_secs(1);
 /// A shortage lasts many retries; say so at most this often.
 const SHORTAGE_REPORT_INTERVAL: Duration =
     Duration::from_secs(1);
 
 /// The accept loop's memory of its recent failures.
 #[derive(Default)]
-pub struct Pauses {
+pub struct AcceptErrors {
     last_shortage_report: Option<Instant>,
 }
 
-impl Pauses {
+impl AcceptErrors {
     /// Reports a failed `accept`, and pauses only if retrying at once
     /// would fail again. When resources run out, asks `crew` for room.
-    pub fn pause_if_needed(
+    pub fn handle(
         &mut self,
         error: io::Error,
         crew: &Crew,
@@ -76,7 +78,10 @@ impl Pauses {
 /// Out of file descriptors or memory. std has no stable `ErrorKind` for
 /// most of these yet, so we compare the operating system's own numbers.
 pub fn is_out_of_resources(error: &io::Error) -> bool {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android"
+    ))]
     const CODES: &[i32] = &[23, 24, 105, 12]; // ENFILE EMFILE ENOBUFS ENOMEM
     #[cfg(all(
         unix,
@@ -99,9 +104,14 @@ pub fn is_out_of_resources(error: &io::Error) -> bool {
 /// Errors that belong to one connection, not to the listening socket.
 /// Linux passes a new connection's pending network error to `accept`
 /// (see `man 2 accept`), and asks servers to retry at once.
-pub fn is_about_one_connection(error: &io::Error) -> bool {
+pub fn is_about_one_connection(
+    error: &io::Error,
+) -> bool {
     use io::ErrorKind::*;
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android"
+    ))]
     const CODES: &[i32] = &[71, 92, 112, 64]; // EPROTO ENOPROTOOPT EHOSTDOWN ENONET
     #[cfg(not(any(
         target_os = "linux",
@@ -140,8 +150,9 @@ mod tests {
         let emfile = io::Error::from_raw_os_error(10024);
         assert!(is_out_of_resources(&emfile));
         assert!(!is_about_one_connection(&emfile));
-        let aborted =
-            io::Error::from(io::ErrorKind::ConnectionAborted);
+        let aborted = io::Error::from(
+            io::ErrorKind::ConnectionAborted,
+        );
         assert!(is_about_one_connection(&aborted));
         assert!(!is_out_of_resources(&aborted));
     }
@@ -168,12 +179,12 @@ mod tests {
         crew.hand_off(server, address);
         let started = Instant::now();
         #[cfg(unix)]
-        Pauses::default().pause_if_needed(
+        AcceptErrors::default().handle(
             io::Error::from_raw_os_error(24),
             &crew,
         );
         #[cfg(windows)]
-        Pauses::default().pause_if_needed(
+        AcceptErrors::default().handle(
             io::Error::from_raw_os_error(10024),
             &crew,
         );

@@ -174,7 +174,9 @@ impl Crew {
         let started = thread::Builder::new()
             .name("client".to_string())
             .stack_size(THREAD_STACK_SIZE)
-            .spawn(move || serve_clients(&shared, handler));
+            .spawn(move || {
+                serve_clients(&shared, handler)
+            });
         match started {
             Ok(_) => self.threads_started += 1,
             // The system would not give us another thread. The client stays
@@ -193,10 +195,12 @@ fn serve_clients(shared: &Shared, handler: Handler) {
         let mut state = shared.lock();
         state.idle_threads += 1;
         let (client, address) = loop {
-            if let Some(client) = state.queue.pop_front() {
+            if let Some(client) = state.queue.pop_front()
+            {
                 break client;
             }
-            state = shared.wait(&shared.client_queued, state);
+            state =
+                shared.wait(&shared.client_queued, state);
         };
         state.idle_threads -= 1;
         drop(state);
@@ -256,7 +260,8 @@ impl Patience {
                 None => READ_SLICE,
             };
             if left.is_zero() {
-                let waited = started.elapsed().as_secs_f64();
+                let waited =
+                    started.elapsed().as_secs_f64();
                 anyhow::bail!(
                     "sent nothing for {waited:.1} s: timed out"
                 );
@@ -270,10 +275,12 @@ impl Patience {
                     )?;
             }
             match socket.read(buffer) {
-                Err(error) if common::is_timeout(&error) => {}
+                Err(error)
+                    if common::is_timeout(&error) => {}
                 Err(error)
                     if error.kind()
-                        == io::ErrorKind::Interrupted => {}
+                        == io::ErrorKind::Interrupted => {
+                }
                 result => {
                     return result.context(
                         "could not read the request",
@@ -304,7 +311,8 @@ mod tests {
     ) -> Vec<(TcpStream, TcpStream, SocketAddr)> {
         let listener = TcpListener::bind("127.0.0.1:0")
             .expect("loopback");
-        let address = listener.local_addr().expect("bound");
+        let address =
+            listener.local_addr().expect("bound");
         (0..count)
             .map(|_| {
                 let client = TcpStream::connect(address)
@@ -324,8 +332,8 @@ mod tests {
         patience: &Patience,
     ) -> anyhow::Result<()> {
         let mut request = [0u8; 1];
-        let read =
-            patience.read_request(&mut socket, &mut request);
+        let read = patience
+            .read_request(&mut socket, &mut request);
         if read.expect("the test sends a byte") == 1
             && request[0] % 2 == 0
         {
@@ -355,7 +363,9 @@ mod tests {
         for (number, (mut client, server, address)) in
             pairs(CLIENTS).into_iter().enumerate()
         {
-            client.write_all(&[number as u8]).expect("sends");
+            client
+                .write_all(&[number as u8])
+                .expect("sends");
             clients.push(client);
             servers.push((server, address));
         }
@@ -371,9 +381,9 @@ mod tests {
             clients.into_iter().enumerate()
         {
             client
-                .set_read_timeout(Some(Duration::from_secs(
-                    5,
-                )))
+                .set_read_timeout(Some(
+                    Duration::from_secs(5),
+                ))
                 .expect("sets");
             let mut answer = Vec::new();
             let _ = client.read_to_end(&mut answer);
@@ -382,7 +392,10 @@ mod tests {
             } else {
                 vec![number as u8]
             };
-            assert_eq!(answer, expected, "client {number}");
+            assert_eq!(
+                answer, expected,
+                "client {number}"
+            );
         }
         assert_eq!(
             accept_loop.join().expect("all handed off"),
@@ -393,7 +406,8 @@ mod tests {
     /// While the accept loop waits for a thread, a silent client is dropped
     /// after one slice; without a waiter it may stay until `-w`.
     #[test]
-    fn a_silent_client_makes_room_only_when_someone_waits() {
+    fn a_silent_client_makes_room_only_when_someone_waits()
+     {
         let patience = Patience {
             wait: Some(Duration::from_millis(600)),
             others_wait: AtomicBool::new(false),
@@ -403,8 +417,8 @@ mod tests {
         let mut buffer = [0u8; 16];
 
         let started = Instant::now();
-        let error =
-            patience.read_request(&mut socket, &mut buffer);
+        let error = patience
+            .read_request(&mut socket, &mut buffer);
         let error = format!(
             "{:#}",
             error.expect_err("nothing was sent")
@@ -414,13 +428,16 @@ mod tests {
             "sent nothing for 0.6 s: timed out"
         );
         assert!(
-            started.elapsed() >= Duration::from_millis(600)
+            started.elapsed()
+                >= Duration::from_millis(600)
         );
 
-        patience.others_wait.store(true, Ordering::Relaxed);
+        patience
+            .others_wait
+            .store(true, Ordering::Relaxed);
         let started = Instant::now();
-        let error =
-            patience.read_request(&mut socket, &mut buffer);
+        let error = patience
+            .read_request(&mut socket, &mut buffer);
         let error = format!(
             "{:#}",
             error.expect_err("nothing was sent")
@@ -430,7 +447,8 @@ mod tests {
             "sent nothing for 0.2 s while another client waited: dropped to make room"
         );
         assert!(
-            started.elapsed() < Duration::from_millis(600)
+            started.elapsed()
+                < Duration::from_millis(600)
         );
     }
 }

@@ -4,11 +4,6 @@
 use std::io;
 use std::net::SocketAddr;
 
-/// How many clients the server serves at once by default. Threads cost
-/// little while they wait, so this can be high; see
-/// `docs/tcp-server-design.md` for what we measured.
-pub const MAX_CLIENTS: usize = 1000;
-
 /// The command line, and what `--help` prints.
 pub const PROGRAM: common::cli::Program =
     common::cli::Program {
@@ -22,7 +17,7 @@ pub const PROGRAM: common::cli::Program =
         default_wait: 5,
         wait_help: "drop a client silent for SECS; 0: never",
         listens: true,
-        max_clients: Some(MAX_CLIENTS),
+        max_clients: Some(crate::MAX_CLIENTS),
         example: "cargo run -p tcp-server\n\
               cargo run -p tcp-client -- 127.0.0.1 9999",
     };
@@ -48,8 +43,9 @@ pub fn bind_failed(
             ),
             _ => None,
         };
-        let error = anyhow::Error::new(error)
-            .context(format!("could not bind to {address}"));
+        let error = anyhow::Error::new(error).context(
+            format!("could not bind to {address}"),
+        );
         match hint {
             Some(hint) => common::hint(error, hint),
             None => error,

@@ -1,4 +1,5 @@
-//! TCP server: the Rust twin of `docs/python/tcp_server.py`.
+//! TCP server: the Rust twin of
+//! `docs/python/tcp_server.py`.
 //!
 //! Start it in one terminal:
 //!
@@ -9,14 +10,14 @@
 //!     cargo run -p tcp-client -- 127.0.0.1 9999
 //!
 //! Like the script, it accepts connections in a loop and
-//! gives each client a thread, which reads the request once,
-//! prints it, answers `ACK!` and closes. Unlike the script,
-//! it reuses a bounded crew of threads and drops silent
-//! clients when others wait (`client_crew.rs`), closes
-//! without a reset (`graceful_close.rs`), and rides out a
-//! shortage of file descriptors (`accept_errors.rs`).
-//! `docs/tcp-server-design.md` explains why, with what we
-//! measured.
+//! gives each client a thread, which reads the request
+//! once, prints it, answers `ACK!` and closes. Unlike the
+//! script, it reuses a bounded crew of threads and drops
+//! silent clients when others wait (`client_crew.rs`),
+//! closes without a reset (`graceful_close.rs`), and
+//! rides out a shortage of file descriptors
+//! (`accept_errors.rs`). `docs/tcp-server-design.md`
+//! explains why, with what we measured.
 
 mod accept_errors;
 mod client_crew;
@@ -27,20 +28,27 @@ use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 
+use accept_errors::AcceptErrors;
 use anyhow::Context as _;
 use client_crew::{Crew, Patience};
 use common::{PythonBytes, say};
 use socket2::{Domain, Socket, Type};
 
-/// Python: `client_socket.recv(1024)` reads at most this many
-/// bytes.
+/// Python: `client_socket.recv(1024)` reads at most this
+/// many bytes.
 const RECV_BUFFER_SIZE: usize = 1024;
 
-/// Python: `server.listen(5)`. Five waiting connections are
-/// too few for more than a handful of clients at once: the
-/// kernel then drops new handshakes, and each such client
-/// waits a second or more to try again.
+/// Python: `server.listen(5)`. Five waiting connections
+/// are too few for more than a handful of clients at
+/// once: the kernel then drops new handshakes, and each
+/// such client waits a second or more to try again.
 const LISTEN_BACKLOG: i32 = 1024;
+
+/// How many clients the server serves at once, unless
+/// `--max-clients` says otherwise; the script has no
+/// limit. Threads cost little while they wait, so this
+/// can be high: see `docs/tcp-server-design.md`.
+pub const MAX_CLIENTS: usize = 1000;
 
 fn main() -> ExitCode {
     common::exit_status(run())
@@ -48,8 +56,10 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let arguments = help::PROGRAM.parse();
+    let bind_ip = arguments.host.as_str();
+    let bind_port = arguments.port;
     let bind_address =
-        common::lookup(&arguments.host, arguments.port)?[0];
+        common::lookup(bind_ip, bind_port)?[0];
 
     // server = socket.socket(AF_INET, SOCK_STREAM)
     let domain = Domain::for_address(bind_address);
@@ -60,37 +70,38 @@ fn run() -> anyhow::Result<()> {
     server
         .bind(&bind_address.into())
         .map_err(help::bind_failed(bind_address))?;
-    // server.listen(5), with room for more waiting clients
+    // server.listen(5), with room for more clients
     server.listen(LISTEN_BACKLOG)?;
     let server = TcpListener::from(server);
     // With port 0, only the bound address tells the port.
     say!("[*] Listening on {}", server.local_addr()?);
 
     let max_clients =
-        arguments.max_clients.unwrap_or(help::MAX_CLIENTS);
+        arguments.max_clients.unwrap_or(MAX_CLIENTS);
+    let wait = arguments.wait;
     let mut crew =
-        Crew::new(max_clients, arguments.wait, handle_client);
-    let mut accept_errors = accept_errors::Pauses::default();
+        Crew::new(max_clients, wait, handle_client);
+    let mut accept_errors = AcceptErrors::default();
     loop {
         // client, addr = server.accept()
         let (client, address) = match server.accept() {
             Ok(accepted) => accepted,
             Err(error) => {
-                accept_errors.pause_if_needed(error, &crew);
+                accept_errors.handle(error, &crew);
                 continue;
             }
         };
         say!("[*] Accepted connection from: {address}");
 
-        // spin up our client thread to handle incoming data:
-        // a thread of the crew runs handle_client.
+        // spin up our client thread to handle incoming
+        // data: a thread of the crew runs handle_client.
         crew.hand_off(client, address);
     }
 }
 
-/// This is our client handling thread: the crew runs it for
-/// each client, in one of its threads, and prints any error
-/// on a line that names the client.
+/// This is our client handling thread: the crew runs it
+/// for each client, in one of its threads, and prints any
+/// error on a line that names the client.
 fn handle_client(
     mut client_socket: TcpStream,
     address: SocketAddr,
@@ -105,7 +116,8 @@ fn handle_client(
     let received = &request[..bytes_read];
     say!("[*] Received: {}", PythonBytes(received));
 
-    // send back a packet. `write_all` is Python's `sendall`.
+    // send back a packet. `write_all` is Python's
+    // `sendall`.
     client_socket.set_write_timeout(patience.wait)?;
     client_socket
         .write_all(b"ACK!")
@@ -117,8 +129,8 @@ fn handle_client(
     // the socket may no longer know its peer.
     say!("{address}");
 
-    // client_socket.close(), once the client has had every
-    // byte (see graceful_close.rs).
+    // client_socket.close(), once the client has had
+    // every byte (see graceful_close.rs).
     graceful_close::close(client_socket);
     Ok(())
 }

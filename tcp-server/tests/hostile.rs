@@ -12,7 +12,8 @@
 pub mod support;
 
 use std::io::{
-    BufRead as _, BufReader, ErrorKind, Read as _, Write as _,
+    BufRead as _, BufReader, ErrorKind, Read as _,
+    Write as _,
 };
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
@@ -27,9 +28,12 @@ fn tcp_server() -> Command {
 
 fn start(arguments: &[&str]) -> (Running, SocketAddr) {
     let server = Running::start(
-        tcp_server().args(arguments).args(["127.0.0.1", "0"]),
+        tcp_server()
+            .args(arguments)
+            .args(["127.0.0.1", "0"]),
     );
-    let address = Running::address_from(&server.next_line());
+    let address =
+        Running::address_from(&server.next_line());
     (server, address)
 }
 
@@ -63,7 +67,8 @@ fn lines_until(
     wanted: &str,
 ) -> Vec<String> {
     let mut lines = Vec::new();
-    while lines.last().map(String::as_str) != Some(wanted) {
+    while lines.last().map(String::as_str) != Some(wanted)
+    {
         lines.push(server.next_line());
     }
     lines
@@ -79,10 +84,11 @@ fn a_burst_of_concurrent_clients_loses_no_ack() {
         .map(|number| {
             thread::spawn(move || {
                 let request = format!("client {number}");
-                let (local, reply) = support::exchange_from(
-                    address,
-                    request.as_bytes(),
-                );
+                let (local, reply) =
+                    support::exchange_from(
+                        address,
+                        request.as_bytes(),
+                    );
                 (
                     local,
                     number,
@@ -244,7 +250,8 @@ fn survives_resets_instant_closes_and_half_closes() {
     half.shutdown(Shutdown::Write)
         .expect("should half-close");
     let mut reply = Vec::new();
-    half.read_to_end(&mut reply).expect("should end cleanly");
+    half.read_to_end(&mut reply)
+        .expect("should end cleanly");
     assert_eq!(reply, b"ACK!");
 
     // The server still serves a normal client.
@@ -253,13 +260,16 @@ fn survives_resets_instant_closes_and_half_closes() {
         b"ACK!"
     );
 
-    let lines =
-        lines_until(&server, "[*] Received: b'still there?'");
+    let lines = lines_until(
+        &server,
+        "[*] Received: b'still there?'",
+    );
     for client in
         [rude_address, instant_address, half_address]
     {
-        let accepted =
-            format!("[*] Accepted connection from: {client}");
+        let accepted = format!(
+            "[*] Accepted connection from: {client}"
+        );
         assert!(lines.contains(&accepted), "{lines:?}");
     }
     // The instant close reads as an empty request, as in Python, and the
@@ -269,7 +279,9 @@ fn survives_resets_instant_closes_and_half_closes() {
         "{lines:?}"
     );
     assert!(
-        !lines.iter().any(|line| line.contains("address")),
+        !lines
+            .iter()
+            .any(|line| line.contains("address")),
         "{lines:?}"
     );
     let accepted = lines
@@ -295,7 +307,8 @@ fn start_with_descriptors(
             .args(arguments)
             .args(["127.0.0.1", "0"]),
     );
-    let address = Running::address_from(&server.next_line());
+    let address =
+        Running::address_from(&server.next_line());
     (server, address)
 }
 
@@ -309,8 +322,9 @@ fn serves_normal_clients_when_silent_ones_outnumber_descriptors()
  {
     let (server, address) =
         start_with_descriptors(32, &["-w", "30"]);
-    let silent: Vec<TcpStream> =
-        (0..60).map(|_| silent_connection(address)).collect();
+    let silent: Vec<TcpStream> = (0..60)
+        .map(|_| silent_connection(address))
+        .collect();
     let started = Instant::now();
     for number in 0..10 {
         let request = format!("normal {number}");
@@ -370,7 +384,9 @@ fn the_thread_bound_holds() {
         .expect("procfs");
         status
             .lines()
-            .find_map(|line| line.strip_prefix("Threads:"))
+            .find_map(|line| {
+                line.strip_prefix("Threads:")
+            })
             .and_then(|count| {
                 count.trim().parse::<usize>().ok()
             })
@@ -406,7 +422,10 @@ fn serves_normal_clients_while_silent_ones_are_held() {
         let started = Instant::now();
         let request = format!("normal {number}");
         assert_eq!(
-            support::exchange(address, request.as_bytes()),
+            support::exchange(
+                address,
+                request.as_bytes()
+            ),
             b"ACK!"
         );
         let took = started.elapsed();
@@ -415,8 +434,10 @@ fn serves_normal_clients_while_silent_ones_are_held() {
             "exchange {number}: {took:?}"
         );
     }
-    let lines =
-        lines_until(&server, "[*] Received: b'normal 19'");
+    let lines = lines_until(
+        &server,
+        "[*] Received: b'normal 19'",
+    );
     assert!(
         !lines.iter().any(|line| line.starts_with("[!]")),
         "{lines:?}"
@@ -455,7 +476,9 @@ fn keeps_serving_when_stdout_is_closed() {
     assert_eq!(
         [read_line(), read_line(), read_line()],
         [
-            format!("[*] Accepted connection from: {local}"),
+            format!(
+                "[*] Accepted connection from: {local}"
+            ),
             "[*] Received: b'before'".to_string(),
             local.to_string(),
         ]
@@ -464,7 +487,10 @@ fn keeps_serving_when_stdout_is_closed() {
     for number in 0..3 {
         let request = format!("after head {number}");
         assert_eq!(
-            support::exchange(address, request.as_bytes()),
+            support::exchange(
+                address,
+                request.as_bytes()
+            ),
             b"ACK!"
         );
     }
@@ -475,7 +501,8 @@ fn keeps_serving_when_stdout_is_closed() {
     let stderr = server.0.stderr.take().expect("piped");
     let _ = server.0.kill();
     let mut said = String::new();
-    let _ = BufReader::new(stderr).read_to_string(&mut said);
+    let _ =
+        BufReader::new(stderr).read_to_string(&mut said);
     assert_eq!(
         said, "",
         "the server should not complain or panic"
@@ -487,7 +514,8 @@ fn keeps_serving_when_stdout_is_closed() {
 fn a_silent_client_is_dropped_after_the_wait() {
     let (server, address) = start(&["-w", "0.3"]);
     let mut silent = silent_connection(address);
-    let silent_address = silent.local_addr().expect("bound");
+    let silent_address =
+        silent.local_addr().expect("bound");
     silent
         .set_read_timeout(Some(DEADLINE))
         .expect("timeout should set");

@@ -36,17 +36,22 @@ fn start_server(
 /// Answers `ACK!`, then closes, and prints the script's lines in its order.
 #[test]
 fn answers_ack_and_prints_every_line() {
-    let (server, address) = start_server("127.0.0.1", &[]);
+    let (server, address) =
+        start_server("127.0.0.1", &[]);
     assert_eq!(address.ip().to_string(), "127.0.0.1");
     let mut client =
         TcpStream::connect_timeout(&address, DEADLINE)
             .expect("should connect");
-    let client_address = client.local_addr().expect("bound");
+    let client_address =
+        client.local_addr().expect("bound");
     client
         .set_read_timeout(Some(DEADLINE))
         .expect("timeout should set");
-    std::io::Write::write_all(&mut client, b"hello\x00'\r\n")
-        .expect("should send");
+    std::io::Write::write_all(
+        &mut client,
+        b"hello\x00'\r\n",
+    )
+    .expect("should send");
     let mut reply = Vec::new();
     std::io::Read::read_to_end(&mut client, &mut reply)
         .expect("should read to a clean end");
@@ -57,7 +62,8 @@ fn answers_ack_and_prints_every_line() {
             format!(
                 "[*] Accepted connection from: {client_address}"
             ),
-            r#"[*] Received: b"hello\x00'\r\n""#.to_string(),
+            r#"[*] Received: b"hello\x00'\r\n""#
+                .to_string(),
             client_address.to_string(),
         ]
     );
@@ -89,11 +95,15 @@ fn works_with_the_python_reference_client() {
     ) else {
         return;
     };
-    let (server, address) = start_server("127.0.0.1", &[]);
+    let (server, address) =
+        start_server("127.0.0.1", &[]);
     let output = run_with_limit(
         python
             .arg(support::python_script("tcp_client.py"))
-            .args(["127.0.0.1", &address.port().to_string()]),
+            .args([
+                "127.0.0.1",
+                &address.port().to_string(),
+            ]),
         DEADLINE,
     );
     assert_eq!(text(&output.stdout), "b'ACK!'\n");
@@ -197,6 +207,7 @@ fn a_bind_name_that_does_not_resolve_fails_cleanly() {
 /// where the system lists `::1` first.
 #[test]
 fn localhost_listens_on_ipv4_loopback() {
-    let (_server, address) = start_server("localhost", &[]);
+    let (_server, address) =
+        start_server("localhost", &[]);
     assert_eq!(address.ip().to_string(), "127.0.0.1");
 }

@@ -32,7 +32,9 @@ pub fn receive_failed(
 ) -> anyhow::Error {
     match error.kind() {
         _ if common::is_timeout(&error) => common::hint(
-            anyhow::anyhow!("no reply from {target} in time"),
+            anyhow::anyhow!(
+                "no reply from {target} in time"
+            ),
             &format!(
                 "UDP does not report a peer that is not listening; \
                  {START_A_PEER} and send to its port 9999, \

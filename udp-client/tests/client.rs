@@ -21,8 +21,8 @@ fn answer_once(
     bind: &str,
     reply: &'static [u8],
 ) -> (u16, thread::JoinHandle<Vec<u8>>) {
-    let peer =
-        UdpSocket::bind(bind).expect("loopback should bind");
+    let peer = UdpSocket::bind(bind)
+        .expect("loopback should bind");
     peer.set_read_timeout(Some(DEADLINE))
         .expect("timeout should set");
     let port = peer.local_addr().expect("bound").port();
@@ -44,7 +44,8 @@ fn sends_the_datagram_and_prints_the_reply() {
     let (port, peer) =
         answer_once("127.0.0.1:0", b"reply \"quoted\"\n");
     let output = run_with_limit(
-        udp_client().args(["127.0.0.1", &port.to_string()]),
+        udp_client()
+            .args(["127.0.0.1", &port.to_string()]),
         DEADLINE,
     );
     assert_eq!(
@@ -62,7 +63,8 @@ fn sends_the_datagram_and_prints_the_reply() {
 /// Works end to end over IPv6 `::1`.
 #[test]
 fn talks_to_an_ipv6_peer() {
-    let (port, peer) = answer_once("[::1]:0", b"AAABBBCCC");
+    let (port, peer) =
+        answer_once("[::1]:0", b"AAABBBCCC");
     let output = run_with_limit(
         udp_client().args(["::1", &port.to_string()]),
         DEADLINE,
@@ -94,10 +96,13 @@ fn works_with_a_python_udp_peer() {
          s.sendto(data, addr)\n\
          print(data)\n",
     ]));
-    let address = Running::address_from(&peer.next_line());
+    let address =
+        Running::address_from(&peer.next_line());
     let output = run_with_limit(
-        udp_client()
-            .args(["127.0.0.1", &address.port().to_string()]),
+        udp_client().args([
+            "127.0.0.1",
+            &address.port().to_string(),
+        ]),
         DEADLINE,
     );
     assert_eq!(text(&output.stdout), "b'AAABBBCCC'\n");
@@ -125,14 +130,17 @@ fn works_with_the_shipped_echo_server() {
     );
     let listening = server.next_line();
     assert!(
-        listening
-            .starts_with("[*] Listening on UDP 127.0.0.1:"),
+        listening.starts_with(
+            "[*] Listening on UDP 127.0.0.1:"
+        ),
         "{listening}"
     );
     let address = Running::address_from(&listening);
     let output = run_with_limit(
-        udp_client()
-            .args(["127.0.0.1", &address.port().to_string()]),
+        udp_client().args([
+            "127.0.0.1",
+            &address.port().to_string(),
+        ]),
         DEADLINE,
     );
     assert_eq!(text(&output.stdout), "b'AAABBBCCC'\n");
@@ -164,7 +172,9 @@ fn a_silent_peer_times_out_with_advice() {
         ]),
         Duration::from_secs(10),
     );
-    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(
+        started.elapsed() >= Duration::from_millis(300)
+    );
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         text(&output.stderr),
@@ -258,7 +268,8 @@ fn a_reply_from_elsewhere_is_named() {
         datagram[..length].to_vec()
     });
     let output = run_with_limit(
-        udp_client().args(["127.0.0.1", &port.to_string()]),
+        udp_client()
+            .args(["127.0.0.1", &port.to_string()]),
         DEADLINE,
     );
     assert_eq!(
@@ -280,9 +291,11 @@ fn a_reply_from_elsewhere_is_named() {
 /// does, even where the system lists `::1` first.
 #[test]
 fn localhost_sends_to_ipv4_loopback() {
-    let (port, peer) = answer_once("127.0.0.1:0", b"found");
+    let (port, peer) =
+        answer_once("127.0.0.1:0", b"found");
     let output = run_with_limit(
-        udp_client().args(["localhost", &port.to_string()]),
+        udp_client()
+            .args(["localhost", &port.to_string()]),
         DEADLINE,
     );
     assert_eq!(
