@@ -13,14 +13,15 @@ import sys
 
 target_host = "www.google.com"
 target_port = 80
-if len(sys.argv) > 1:  # ours: HOST, PORT
+if len(sys.argv) > 1:  # ours
     target_host = sys.argv[1]
 if len(sys.argv) > 2:  # ours
     target_port = int(sys.argv[2])
 
 # create a socket object
 client = socket.socket(
-    socket.AF_INET, socket.SOCK_STREAM)
+    socket.AF_INET,
+    socket.SOCK_STREAM)
 
 # connect the client
 client.connect((target_host, target_port))

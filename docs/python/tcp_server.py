@@ -14,13 +14,14 @@ import threading
 
 bind_ip = "0.0.0.0"
 bind_port = 9999
-if len(sys.argv) > 1:  # ours: BIND_IP, PORT
+if len(sys.argv) > 1:  # ours
     bind_ip = sys.argv[1]
 if len(sys.argv) > 2:  # ours
     bind_port = int(sys.argv[2])
 
 server = socket.socket(
-    socket.AF_INET, socket.SOCK_STREAM)
+    socket.AF_INET,
+    socket.SOCK_STREAM)
 server.bind((bind_ip, bind_port))
 server.listen(5)
 
@@ -45,10 +46,11 @@ def handle_client(client_socket):
 
 while True:
     client, addr = server.accept()
-    print("[*] Accepted connection from: %s:%d"
-          % (addr[0], addr[1]))
+    print("[*] Accepted connection from:"
+          " %s:%d" % (addr[0], addr[1]))
 
-    # spin up our client thread to handle incoming data
+    # spin up our client thread to handle
+    # incoming data
     client_handler = threading.Thread(
         target=handle_client, args=(client,))
     client_handler.start()

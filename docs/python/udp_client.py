@@ -13,14 +13,15 @@ import sys
 
 target_host = "127.0.0.1"
 target_port = 80
-if len(sys.argv) > 1:  # ours: HOST, PORT
+if len(sys.argv) > 1:  # ours
     target_host = sys.argv[1]
 if len(sys.argv) > 2:  # ours
     target_port = int(sys.argv[2])
 
 # create a socket object
 client = socket.socket(
-    socket.AF_INET, socket.SOCK_DGRAM)
+    socket.AF_INET,
+    socket.SOCK_DGRAM)
 
 # send some data
 client.sendto(b"AAABBBCCC",

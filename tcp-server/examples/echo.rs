@@ -1,9 +1,10 @@
-//! Exercise answer: an echo server, which answers with what
-//! the client sent instead of `ACK!`.
+//! Exercise answer: an echo server, which answers with
+//! what the client sent instead of `ACK!`.
 //!
-//! Like the script, it starts a thread for each client, which
-//! reads once and closes; but it writes back the very bytes
-//! it read. It prints the same lines as tcp-server.
+//! Like the script, it starts a thread for each client,
+//! which reads once and closes; but it writes back the
+//! very bytes it read. It prints the same lines as
+//! `tcp-server`.
 //!
 //! Start it in one terminal:
 //!
@@ -20,6 +21,7 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use common::cli::Program;
 use common::{PythonBytes, say};
 use socket2::{Domain, Socket, Type};
 
@@ -27,25 +29,25 @@ use socket2::{Domain, Socket, Type};
 const RECV_BUFFER_SIZE: usize = 1024;
 /// Python: `server.listen(5)`, with room for more.
 const LISTEN_BACKLOG: i32 = 1024;
-/// How long to pause after a failed `accept`, so as not to spin.
+/// After a failed `accept`, pause rather than spin.
 const ACCEPT_ERROR_PAUSE: Duration =
     Duration::from_millis(100);
 
-const PROGRAM: common::cli::Program =
-    common::cli::Program {
-        name: "echo",
-        about: "Listens on BIND_IP:PORT over TCP. For each client it prints the\n\
-            request, sends the same bytes back and closes.",
-        host: "BIND_IP",
-        default_host: "0.0.0.0",
-        default_port: 9999,
-        default_wait: 5,
-        wait_help: "drop a client silent for SECS; 0: never",
-        listens: true,
-        max_clients: None,
-        example: "cargo run -p tcp-server --example echo\n\
+const PROGRAM: Program = Program {
+    name: "echo",
+    about: "Listens on BIND_IP:PORT over TCP. For \
+            each client it prints the\nrequest, sends \
+            the same bytes back and closes.",
+    host: "BIND_IP",
+    default_host: "0.0.0.0",
+    default_port: 9999,
+    default_wait: 5,
+    wait_help: "drop a client silent for SECS; 0: never",
+    listens: true,
+    max_clients: None,
+    example: "cargo run -p tcp-server --example echo\n\
               cargo run -p tcp-client -- 127.0.0.1 9999",
-    };
+};
 
 fn main() -> ExitCode {
     common::exit_status(run())
@@ -53,9 +55,9 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let arguments = PROGRAM.parse();
+    let bind_ip = arguments.host.as_str();
     let bind_address =
-        common::lookup(&arguments.host, arguments.port)?
-            [0];
+        common::lookup(bind_ip, arguments.port)?[0];
     let domain = Domain::for_address(bind_address);
     let server = Socket::new(domain, Type::STREAM, None)
         .context("could not create a TCP socket")?;
@@ -70,7 +72,6 @@ fn run() -> anyhow::Result<()> {
     loop {
         let (client, address) = match server.accept() {
             Ok(accepted) => accepted,
-            // Most often out of file descriptors: pause, retry.
             Err(error) => {
                 say!("[!] could not accept: {error}");
                 thread::sleep(ACCEPT_ERROR_PAUSE);
@@ -78,19 +79,18 @@ fn run() -> anyhow::Result<()> {
             }
         };
         say!("[*] Accepted connection from: {address}");
+        // One new thread per client, as in the script.
         let wait = arguments.wait;
-        let started =
-            thread::Builder::new().spawn(move || {
-                if let Err(error) =
-                    echo(client, address, wait)
-                {
-                    say!("[!] {address}: {error:#}");
-                }
-            });
+        let thread = thread::Builder::new();
+        let started = thread.spawn(move || {
+            if let Err(error) =
+                echo(client, address, wait)
+            {
+                say!("[!] {address}: {error:#}");
+            }
+        });
         if let Err(error) = started {
-            say!(
-                "[!] {address}: could not start a thread: {error}"
-            );
+            say!("[!] {address}: no thread: {error}");
         }
     }
 }
@@ -109,17 +109,14 @@ fn echo(
     {
         Ok(bytes_read) => bytes_read,
         Err(error) if common::is_timeout(&error) => {
-            let seconds =
-                wait.unwrap_or_default().as_secs_f64();
-            anyhow::bail!(
-                "sent nothing for {seconds:.1} s: timed out"
-            )
+            anyhow::bail!("sent nothing in time")
         }
-        Err(error) => Err(error)
-            .context("could not read the request")?,
+        Err(error) => {
+            return Err(error).context("could not read");
+        }
     };
-    // Only the bytes `read` filled in; the rest of the buffer
-    // is zeros that the client never sent.
+    // Only the bytes that `read` filled in: the rest of
+    // the buffer is zeros that the client never sent.
     let received = &request[..bytes_read];
     say!("[*] Received: {}", PythonBytes(received));
     client_socket

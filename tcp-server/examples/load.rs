@@ -13,6 +13,13 @@
 //!   accept loop, with no hand-off to another thread. This is the practical
 //!   ceiling, though one idle client blocks it for everyone.
 //!
+//! and, if you ask for it with `--servers`:
+//!
+//! - `thread-per-client`: the exercise answer
+//!   `examples/thread-per-client.rs`, a new thread for each client, as the
+//!   script does. Build it first: `cargo build --release -p tcp-server
+//!   --examples`.
+//!
 //! It sends each server the same load: a number of exchanges, each one
 //! connect, send the script's 36-byte GET request, read `ACK!` up to the
 //! end of the stream, close. Every server prints its usual lines into a
@@ -26,7 +33,8 @@
 //!     --servers LIST      which servers, from rust, python, inline,
 //!                         inline-graceful (the inline server with
 //!                         tcp-server's graceful close) and inline-backlog-5
-//!                         (with the script's listen(5))
+//!                         (with the script's listen(5)), and
+//!                         thread-per-client (examples/thread-per-client.rs)
 //!                         (default rust,python,inline)
 //!     --rounds R          runs per server, taking turns; the summary shows
 //!                         the median round of each (default 3)
@@ -95,8 +103,10 @@ and ratios. Build first: cargo build --release -p tcp-server
 
   --clients 16,64     concurrent clients, one run for each
   --exchanges N       exchanges per run (default 20000)
-  --servers LIST      from rust, python, inline, inline-graceful and
-                      inline-backlog-5 (default rust,python,inline)
+  --servers LIST      from rust, python, inline, inline-graceful,
+                      inline-backlog-5 and thread-per-client (build it:
+                      cargo build --release -p tcp-server --examples)
+                      (default rust,python,inline)
   --rounds R          runs per server, taking turns (default 3)
   --silent 300,2000   slow-client mode: the first --clients count alone,
                       then while that many silent connections are held
@@ -320,6 +330,24 @@ impl Server {
                 command.args(["127.0.0.1", "0"]);
                 command
             }
+            // The exercise answer with a new thread per client.
+            "thread-per-client" => {
+                let binary = target_folder
+                    .join("examples")
+                    .join(format!(
+                        "thread-per-client{}",
+                        std::env::consts::EXE_SUFFIX
+                    ));
+                if !binary.exists() {
+                    bail!(
+                        "{} is missing; build it first: cargo build --release -p tcp-server --examples",
+                        binary.display()
+                    );
+                }
+                let mut command = Command::new(binary);
+                command.args(["127.0.0.1", "0"]);
+                command
+            }
             "python" => {
                 let script = PathBuf::from(env!(
                     "CARGO_MANIFEST_DIR"
@@ -358,7 +386,7 @@ impl Server {
             }
             other => {
                 bail!(
-                    "unknown server '{other}': expected rust, python, inline, inline-graceful or inline-backlog-5"
+                    "unknown server '{other}': expected rust, python, inline, inline-graceful, inline-backlog-5 or thread-per-client"
                 )
             }
         };
@@ -555,7 +583,12 @@ fn print_ratios(results: &BTreeMap<String, Report>) {
     let Some(rust) = results.get("rust") else {
         return;
     };
-    for other in ["python", "inline", "inline-graceful"] {
+    for other in [
+        "python",
+        "inline",
+        "inline-graceful",
+        "thread-per-client",
+    ] {
         if let Some(report) = results.get(other) {
             println!(
                 "  rust / {other}: {:.2}x exchanges/s, p99 {:.2} ms vs {:.2} ms",

@@ -112,60 +112,48 @@ impl Crew {
         }
     }
 
-    /// Gives a client to an idle thread, or to a new one if the limit
-    /// allows; otherwise waits until a thread is free.
+    /// Gives a client to an idle thread, or to a new one if
+    /// the limit allows; otherwise waits until a thread is
+    /// free, and asks silent clients to make room.
     pub fn hand_off(
         &mut self,
         client: TcpStream,
         address: SocketAddr,
     ) {
-        let mut state = self.shared.lock();
-        loop {
-            // Each idle thread takes one queued client.
-            if state.idle_threads > state.queue.len() {
-                state.queue.push_back((client, address));
-                drop(state);
-                self.shared.client_queued.notify_one();
-                break;
-            }
-            if self.threads_started < self.max_threads {
-                state.queue.push_back((client, address));
-                drop(state);
-                self.start_thread();
-                break;
-            }
-            // Every thread is busy: ask silent clients to make room.
-            self.shared
-                .patience
-                .others_wait
-                .store(true, Ordering::Relaxed);
-            state = self
-                .shared
-                .wait(&self.shared.thread_freed, state);
+        let shared = &self.shared;
+        let mut state = shared.lock();
+        // Each idle thread takes one queued client.
+        while state.idle_threads <= state.queue.len()
+            && self.threads_started >= self.max_threads
+        {
+            shared.patience.set_others_wait(true);
+            state =
+                shared.wait(&shared.thread_freed, state);
         }
-        self.shared
-            .patience
-            .others_wait
-            .store(false, Ordering::Relaxed);
+        shared.patience.set_others_wait(false);
+        state.queue.push_back((client, address));
+        let an_idle_thread_takes_it =
+            state.idle_threads >= state.queue.len();
+        drop(state);
+        if an_idle_thread_takes_it {
+            shared.client_queued.notify_one();
+        } else {
+            self.start_thread();
+        }
     }
 
-    /// For an accept loop that has run out of file descriptors: asks silent
-    /// clients to leave, and waits until one has, or for at most `limit`.
+    /// For an accept loop that has run out of file
+    /// descriptors: asks silent clients to leave, and waits
+    /// until one has, or for at most `limit`.
     pub fn wait_for_a_departure(&self, limit: Duration) {
-        let state = self.shared.lock();
-        self.shared
-            .patience
-            .others_wait
-            .store(true, Ordering::Relaxed);
-        let _ = self
-            .shared
+        let shared = &self.shared;
+        let state = shared.lock();
+        shared.patience.set_others_wait(true);
+        let _ = shared
             .thread_freed
             .wait_timeout(state, limit)
             .unwrap_or_else(PoisonError::into_inner);
-        self.shared
-            .patience
-            .others_wait
-            .store(false, Ordering::Relaxed);
+        shared.patience.set_others_wait(false);
     }
 
     fn start_thread(&mut self) {
@@ -189,10 +177,11 @@ impl Crew {
     }
 }
 
-/// One thread's life: wait for a client, serve it, and again.
+/// One thread's life: wait for a client, serve it, and
+/// again.
 fn serve_clients(shared: &Shared, handler: Handler) {
+    let mut state = shared.lock();
     loop {
-        let mut state = shared.lock();
         state.idle_threads += 1;
         let (client, address) = loop {
             if let Some(client) = state.queue.pop_front()
@@ -204,8 +193,8 @@ fn serve_clients(shared: &Shared, handler: Handler) {
         };
         state.idle_threads -= 1;
         drop(state);
-        // A panic in the handler ends this client, not this thread. The
-        // panic's message still reaches standard error.
+        // A panic in the handler ends this client, not
+        // this thread; its message still reaches stderr.
         let patience = &shared.patience;
         let served =
             panic::catch_unwind(AssertUnwindSafe(|| {
@@ -214,7 +203,11 @@ fn serve_clients(shared: &Shared, handler: Handler) {
         if let Ok(Err(error)) = served {
             say!("[!] {address}: {error:#}");
         }
-        // The client's socket is closed by now, even after a panic.
+        // The client's socket is closed by now, even after
+        // a panic. This thread counts as idle again before
+        // the lock is released, so an accept loop that
+        // wakes up here finds it.
+        state = shared.lock();
         shared.thread_freed.notify_one();
     }
 }
@@ -241,6 +234,11 @@ impl Shared {
 }
 
 impl Patience {
+    fn set_others_wait(&self, waiting: bool) {
+        self.others_wait
+            .store(waiting, Ordering::Relaxed);
+    }
+
     /// Reads what the client sends, once, like Python's `recv(1024)`.
     ///
     /// Gives up after `-w` seconds; or sooner for a client that has sent

@@ -73,7 +73,7 @@ fn run() -> anyhow::Result<()> {
     // server.listen(5), with room for more clients
     server.listen(LISTEN_BACKLOG)?;
     let server = TcpListener::from(server);
-    // With port 0, only the bound address tells the port.
+    // Port 0 picks a port: print the one we got.
     say!("[*] Listening on {}", server.local_addr()?);
 
     let max_clients =
@@ -99,17 +99,19 @@ fn run() -> anyhow::Result<()> {
     }
 }
 
-/// This is our client handling thread: the crew runs it
-/// for each client, in one of its threads, and prints any
-/// error on a line that names the client.
+/// This is our client handling thread: the crew
+/// runs it for each client, in one of its threads,
+/// and prints any error on a line that names the
+/// client.
 fn handle_client(
     mut client_socket: TcpStream,
     address: SocketAddr,
     patience: &Patience,
 ) -> anyhow::Result<()> {
-    // just print out what the client sends. Python's recv
-    // waits for ever; ours gives up after -w seconds, or
-    // sooner for a silent client while others wait.
+    // just print out what the client sends. Python's
+    // recv waits for ever; ours gives up after -w
+    // seconds, or sooner for a silent client while
+    // others wait.
     let mut request = [0u8; RECV_BUFFER_SIZE];
     let bytes_read = patience
         .read_request(&mut client_socket, &mut request)?;
@@ -123,10 +125,11 @@ fn handle_client(
         .write_all(b"ACK!")
         .context("could not send ACK!")?;
 
-    // print(client_socket.getpeername()) prints the tuple
-    // ('127.0.0.1', 54321); a SocketAddr 127.0.0.1:54321.
-    // We print the address accept() gave: after a reset,
-    // the socket may no longer know its peer.
+    // print(client_socket.getpeername()) prints a
+    // tuple, ('127.0.0.1', 54321); a SocketAddr prints
+    // 127.0.0.1:54321. We print the address accept()
+    // gave: after a reset, the socket may no longer
+    // know its peer.
     say!("{address}");
 
     // client_socket.close(), once the client has had

@@ -35,11 +35,8 @@ pub fn receive_failed(
             anyhow::anyhow!(
                 "no reply from {target} in time"
             ),
-            &format!(
-                "UDP does not report a peer that is not listening; \
-                 {START_A_PEER} and send to its port 9999, \
-                 or wait longer with -w SECS"
-            ),
+            "UDP cannot tell whether anyone listens; is the \
+             echo server running?",
         ),
         // An ICMP "port unreachable" comes back as a refused receive on
         // some systems, and on Windows as a reset connection.
@@ -58,7 +55,7 @@ pub fn receive_failed(
 
 /// Prints a note on standard error when the reply came from another
 /// address than the one we sent to.
-pub fn note_if_from_elsewhere(
+pub fn note_sender(
     sender: SocketAddr,
     target: SocketAddr,
 ) {

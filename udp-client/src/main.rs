@@ -33,8 +33,9 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let arguments = help::PROGRAM.parse();
-    let (target_host, target_port) =
-        (arguments.host.as_str(), arguments.port);
+    let target_host = arguments.host.as_str();
+    let target_port = arguments.port;
+    let wait = arguments.wait;
     // Python's sendto() looks the name up by itself. UDP
     // has no connection to try each address with, so we
     // take the first: IPv4 if the name has it.
@@ -47,10 +48,7 @@ fn run() -> anyhow::Result<()> {
         Socket::new(domain, Type::DGRAM, None)
             .context("could not create a UDP socket")?;
     // Python waits for ever; we stop after -w SECS.
-    common::options::set_timeouts(
-        &client,
-        arguments.wait,
-    )?;
+    common::options::set_timeouts(&client, wait)?;
     let client = UdpSocket::from(client);
 
     // send some data: one whole datagram. There is no
@@ -75,9 +73,6 @@ fn run() -> anyhow::Result<()> {
     say!("{}", PythonBytes(&data[..bytes_received]));
     // Anyone may send us a datagram. Python prints it
     // without a word; we say when it came from elsewhere.
-    help::note_if_from_elsewhere(
-        sender_address,
-        target_address,
-    );
+    help::note_sender(sender_address, target_address);
     Ok(())
 }
