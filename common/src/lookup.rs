@@ -12,6 +12,8 @@ use anyhow::Context as _;
 /// the IPv6 ones after them. The system's own order often starts with `::1`
 /// for `localhost` (macOS and Debian do), which would miss a server that
 /// listens on 127.0.0.1 only. A literal address has just itself.
+///
+/// The list is never empty: with no address, this fails.
 pub fn lookup(host: &str, port: u16) -> anyhow::Result<Vec<SocketAddr>> {
     let addresses: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()

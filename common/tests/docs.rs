@@ -23,7 +23,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::{DEADLINE, Running, run_with_limit, text, workspace_root};
+use support::{
+    DEADLINE, Running, run_with_limit, text,
+    workspace_root,
+};
 
 /// Every page, with the Python reference script it teaches, if any. A page
 /// missing from this list fails the test, so that no page goes unread.
@@ -39,7 +42,8 @@ const PAGES: &[(&str, Option<&str>)] = &[
 /// Languages a block may use. Code blocks must name a source file; the rest
 /// are shell commands, transcripts and diagrams.
 const CODE_LANGUAGES: &[&str] = &["rust", "python"];
-const OTHER_LANGUAGES: &[&str] = &["console", "sh", "mermaid", "text"];
+const OTHER_LANGUAGES: &[&str] =
+    &["console", "sh", "mermaid", "text"];
 
 /// A fenced block of a page.
 struct Block {
@@ -51,7 +55,9 @@ struct Block {
 fn read_page(name: &str) -> (PathBuf, Vec<Block>) {
     let path = workspace_root().join("docs").join(name);
     let page = std::fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("{name}: {error}"));
+        .unwrap_or_else(|error| {
+            panic!("{name}: {error}")
+        });
     let mut blocks = Vec::new();
     let mut open: Option<Block> = None;
     for (index, line) in page.lines().enumerate() {
@@ -68,7 +74,9 @@ fn read_page(name: &str) -> (PathBuf, Vec<Block>) {
                 });
             }
             None => {}
-            Some(block) if trimmed.starts_with("```") => blocks.push(block),
+            Some(block) if trimmed.starts_with("```") => {
+                blocks.push(block)
+            }
             Some(mut block) => {
                 block.lines.push(line.to_string());
                 open = Some(block);
@@ -76,7 +84,10 @@ fn read_page(name: &str) -> (PathBuf, Vec<Block>) {
         }
     }
     if let Some(block) = open {
-        panic!("{name}:{}: a code block is never closed", block.line_number);
+        panic!(
+            "{name}:{}: a code block is never closed",
+            block.line_number
+        );
     }
     (path, blocks)
 }
@@ -108,10 +119,15 @@ fn every_page_is_read_by_this_test() {
         .filter(|name| name.ends_with(".md"))
         .collect();
     found.sort();
-    let mut known: Vec<String> =
-        PAGES.iter().map(|(name, _)| name.to_string()).collect();
+    let mut known: Vec<String> = PAGES
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .collect();
     known.sort();
-    assert_eq!(found, known, "add new pages to PAGES in common/tests/docs.rs");
+    assert_eq!(
+        found, known,
+        "add new pages to PAGES in common/tests/docs.rs"
+    );
 }
 
 /// Every Rust and Python block is found verbatim in the file it names.
@@ -120,8 +136,15 @@ fn code_blocks_match_their_source_files() {
     for (page, _) in PAGES {
         let (_, blocks) = read_page(page);
         for block in blocks {
-            let language = block.info.first().map(String::as_str).unwrap_or("");
-            let place = format!("docs/{page}:{}", block.line_number);
+            let language = block
+                .info
+                .first()
+                .map(String::as_str)
+                .unwrap_or("");
+            let place = format!(
+                "docs/{page}:{}",
+                block.line_number
+            );
             if OTHER_LANGUAGES.contains(&language) {
                 continue;
             }
@@ -138,11 +161,16 @@ fn code_blocks_match_their_source_files() {
                         panic!("{place}: cannot read {source}: {error}")
                     });
             let wanted = significant_lines(&block.lines);
-            let have = significant_lines(source_text.lines());
-            assert!(!wanted.is_empty(), "{place}: empty code block");
+            let have =
+                significant_lines(source_text.lines());
+            assert!(
+                !wanted.is_empty(),
+                "{place}: empty code block"
+            );
             assert!(
                 have.windows(wanted.len())
-                    .any(|window| window == wanted.as_slice()),
+                    .any(|window| window
+                        == wanted.as_slice()),
                 "{place}: this block is not in {source} as written:\n{}",
                 wanted.join("\n")
             );
@@ -160,15 +188,22 @@ fn every_python_line_is_on_its_page() {
         let shown: Vec<String> = blocks
             .iter()
             .filter(|block| {
-                block.info.first().map(String::as_str) == Some("python")
+                block.info.first().map(String::as_str)
+                    == Some("python")
             })
-            .filter(|block| block.info.get(1) == Some(&source))
-            .flat_map(|block| significant_lines(&block.lines))
+            .filter(|block| {
+                block.info.get(1) == Some(&source)
+            })
+            .flat_map(|block| {
+                significant_lines(&block.lines)
+            })
             .collect();
-        let script_text =
-            std::fs::read_to_string(workspace_root().join(&source))
-                .expect("script");
-        for line in significant_lines(script_text.lines()) {
+        let script_text = std::fs::read_to_string(
+            workspace_root().join(&source),
+        )
+        .expect("script");
+        for line in significant_lines(script_text.lines())
+        {
             assert!(
                 shown.contains(&line),
                 "docs/{page} does not show this line of {source}: {line}"
@@ -182,9 +217,12 @@ fn every_python_line_is_on_its_page() {
 fn transcripts_match_real_runs() {
     for (page, _) in PAGES {
         let (_, blocks) = read_page(page);
-        let mut sessions: BTreeMap<String, Vec<Block>> = BTreeMap::new();
+        let mut sessions: BTreeMap<String, Vec<Block>> =
+            BTreeMap::new();
         for block in blocks {
-            if block.info.first().map(String::as_str) != Some("console") {
+            if block.info.first().map(String::as_str)
+                != Some("console")
+            {
                 continue;
             }
             let session = block
@@ -198,7 +236,10 @@ fn transcripts_match_real_runs() {
                     )
                 })
                 .to_string();
-            sessions.entry(session).or_default().push(block);
+            sessions
+                .entry(session)
+                .or_default()
+                .push(block);
         }
         for (session, blocks) in sessions {
             check_session(page, &session, &blocks);
@@ -211,25 +252,36 @@ fn transcripts_match_real_runs() {
 #[test]
 fn links_lead_somewhere() {
     let root = workspace_root();
-    let mut pages: Vec<PathBuf> =
-        PAGES.iter().map(|(name, _)| root.join("docs").join(name)).collect();
+    let mut pages: Vec<PathBuf> = PAGES
+        .iter()
+        .map(|(name, _)| root.join("docs").join(name))
+        .collect();
     pages.push(root.join("README.md"));
     for page in pages {
-        let text =
-            std::fs::read_to_string(&page).expect("the page should read");
-        for target in
-            text.split("](").skip(1).filter_map(|rest| rest.split(')').next())
+        let text = std::fs::read_to_string(&page)
+            .expect("the page should read");
+        for target in text
+            .split("](")
+            .skip(1)
+            .filter_map(|rest| rest.split(')').next())
         {
             if target.starts_with("http") {
                 continue;
             }
-            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let (file, anchor) = target
+                .split_once('#')
+                .unwrap_or((target, ""));
             let file = if file.is_empty() {
                 page.clone()
             } else {
-                page.parent().expect("a page sits in a folder").join(file)
+                page.parent()
+                    .expect("a page sits in a folder")
+                    .join(file)
             };
-            let place = format!("{}: link ({target})", page.display());
+            let place = format!(
+                "{}: link ({target})",
+                page.display()
+            );
             assert!(
                 file.exists(),
                 "{place}: {} does not exist",
@@ -238,15 +290,21 @@ fn links_lead_somewhere() {
             if anchor.is_empty() {
                 continue;
             }
-            let headings =
-                std::fs::read_to_string(&file).expect("the target should read");
+            let headings = std::fs::read_to_string(&file)
+                .expect("the target should read");
             let anchors: Vec<String> = headings
                 .lines()
                 .filter(|line| line.starts_with('#'))
-                .map(|line| github_anchor(line.trim_start_matches('#')))
+                .map(|line| {
+                    github_anchor(
+                        line.trim_start_matches('#'),
+                    )
+                })
                 .collect();
             assert!(
-                anchors.iter().any(|known| known == anchor),
+                anchors
+                    .iter()
+                    .any(|known| known == anchor),
                 "{place}: no such heading"
             );
         }
@@ -262,7 +320,9 @@ fn github_anchor(heading: &str) -> String {
         .chars()
         .filter_map(|character| match character {
             ' ' => Some('-'),
-            'a'..='z' | '0'..='9' | '-' | '_' => Some(character),
+            'a'..='z' | '0'..='9' | '-' | '_' => {
+                Some(character)
+            }
             _ => None,
         })
         .collect()
@@ -272,7 +332,9 @@ fn github_anchor(heading: &str) -> String {
 fn normalize(line: &str) -> String {
     let mut normalized = String::new();
     let mut digits = String::new();
-    for character in line.chars().chain(std::iter::once('\n')) {
+    for character in
+        line.chars().chain(std::iter::once('\n'))
+    {
         if character.is_ascii_digit() {
             digits.push(character);
             continue;
@@ -317,53 +379,82 @@ fn steps(block: &Block, place: &str) -> Vec<Step> {
 /// Turns a documented command into one we can run: the binary from the
 /// target folder or `python3 -u`, with the documented port 9999 swapped for
 /// a real one.
-fn runnable(command: &str, port: &str, place: &str) -> (Command, bool) {
-    let words: Vec<&str> = command.split_whitespace().collect();
-    let (program, arguments, is_server): (PathBuf, Vec<&str>, bool) =
-        match words.as_slice() {
-            [
-                "cargo",
-                "run",
-                "-p",
-                package,
-                "--example",
-                example,
-                rest @ ..,
-            ] => (
-                target_folder().join("examples").join(binary_name(example)),
-                rest.strip_prefix(&["--"]).unwrap_or(rest).to_vec(),
-                package == &"udp-client" && example == &"echo-server",
-            ),
-            ["cargo", "run", "-p", package, rest @ ..] => (
-                target_folder().join(binary_name(package)),
-                rest.strip_prefix(&["--"]).unwrap_or(rest).to_vec(),
-                package == &"tcp-server",
-            ),
-            ["python3", script, rest @ ..] => {
-                let mut python = Command::new("python3");
-                python.arg("-u").arg(workspace_root().join(script));
-                let is_server = script.ends_with("_server.py");
-                let arguments: Vec<String> = rest
-                    .iter()
-                    .map(|word| swap_port(word, port, is_server))
-                    .collect();
-                python.args(arguments);
-                return (python, is_server);
-            }
-            _ => panic!("{place}: the test cannot run `{command}`"),
-        };
+fn runnable(
+    command: &str,
+    port: &str,
+    place: &str,
+) -> (Command, bool) {
+    let words: Vec<&str> =
+        command.split_whitespace().collect();
+    let (program, arguments, is_server): (
+        PathBuf,
+        Vec<&str>,
+        bool,
+    ) = match words.as_slice() {
+        [
+            "cargo",
+            "run",
+            "-p",
+            package,
+            "--example",
+            example,
+            rest @ ..,
+        ] => (
+            target_folder()
+                .join("examples")
+                .join(binary_name(example)),
+            rest.strip_prefix(&["--"])
+                .unwrap_or(rest)
+                .to_vec(),
+            package == &"udp-client"
+                && example == &"echo-server",
+        ),
+        ["cargo", "run", "-p", package, rest @ ..] => (
+            target_folder().join(binary_name(package)),
+            rest.strip_prefix(&["--"])
+                .unwrap_or(rest)
+                .to_vec(),
+            package == &"tcp-server",
+        ),
+        ["python3", script, rest @ ..] => {
+            let mut python = Command::new("python3");
+            python
+                .arg("-u")
+                .arg(workspace_root().join(script));
+            let is_server =
+                script.ends_with("_server.py");
+            let arguments: Vec<String> = rest
+                .iter()
+                .map(|word| {
+                    swap_port(word, port, is_server)
+                })
+                .collect();
+            python.args(arguments);
+            return (python, is_server);
+        }
+        _ => panic!(
+            "{place}: the test cannot run `{command}`"
+        ),
+    };
     assert!(
         program.exists(),
         "{place}: {} is missing; run cargo test --workspace",
         program.display()
     );
     let mut runnable = Command::new(program);
-    runnable
-        .args(arguments.iter().map(|word| swap_port(word, port, is_server)));
+    runnable.args(
+        arguments
+            .iter()
+            .map(|word| swap_port(word, port, is_server)),
+    );
     (runnable, is_server)
 }
 
-fn swap_port(word: &str, port: &str, is_server: bool) -> String {
+fn swap_port(
+    word: &str,
+    port: &str,
+    is_server: bool,
+) -> String {
     match (word, is_server) {
         ("9999", true) => "0".to_string(),
         ("9999", false) => port.to_string(),
@@ -377,8 +468,8 @@ fn binary_name(name: &str) -> String {
 
 /// target/debug, from this test's own path: target/debug/deps/docs-HASH.
 fn target_folder() -> PathBuf {
-    let test_binary =
-        std::env::current_exe().expect("the test should know its path");
+    let test_binary = std::env::current_exe()
+        .expect("the test should know its path");
     test_binary
         .parent()
         .and_then(Path::parent)
@@ -388,30 +479,50 @@ fn target_folder() -> PathBuf {
 
 /// Runs one session: its server block first, in the background, then every
 /// client command in page order, and compares each block with the page.
-fn check_session(page: &str, session: &str, blocks: &[Block]) {
+fn check_session(
+    page: &str,
+    session: &str,
+    blocks: &[Block],
+) {
     let place = |block: &Block| {
-        format!("docs/{page}:{} (session={session})", block.line_number)
+        format!(
+            "docs/{page}:{} (session={session})",
+            block.line_number
+        )
     };
     if blocks.iter().any(|block| {
-        block.lines.iter().any(|line| line.starts_with("$ python3"))
-    }) && support::python3("transcripts_match_real_runs").is_none()
+        block
+            .lines
+            .iter()
+            .any(|line| line.starts_with("$ python3"))
+    }) && support::python3(
+        "transcripts_match_real_runs",
+    )
+    .is_none()
     {
         return;
     }
 
     // With no server in the session, 9999 stands for a port nobody uses.
     let unused_port = {
-        let socket =
-            UdpSocket::bind("127.0.0.1:0").expect("loopback should bind");
-        socket.local_addr().expect("bound").port().to_string()
+        let socket = UdpSocket::bind("127.0.0.1:0")
+            .expect("loopback should bind");
+        socket
+            .local_addr()
+            .expect("bound")
+            .port()
+            .to_string()
     };
     let mut server: Option<(Running, &Block)> = None;
     let mut server_lines = Vec::new();
     let mut port = unused_port;
     for block in blocks {
         let steps = steps(block, &place(block));
-        let (mut command, is_server) =
-            runnable(&steps[0].command, &port, &place(block));
+        let (mut command, is_server) = runnable(
+            &steps[0].command,
+            &port,
+            &place(block),
+        );
         if is_server {
             assert_eq!(
                 steps.len(),
@@ -421,24 +532,41 @@ fn check_session(page: &str, session: &str, blocks: &[Block]) {
             );
             let running = Running::start(&mut command);
             let listening = running.next_line();
-            port = Running::address_from(&listening).port().to_string();
-            server_lines.push(format!("$ {}", steps[0].command));
+            port = Running::address_from(&listening)
+                .port()
+                .to_string();
+            server_lines
+                .push(format!("$ {}", steps[0].command));
             server_lines.push(listening);
             server = Some((running, block));
             continue;
         }
         let mut actual = Vec::new();
         for step in &steps {
-            let (mut command, _) =
-                runnable(&step.command, &port, &place(block));
-            let output = run_with_limit(&mut command, DEADLINE);
+            let (mut command, _) = runnable(
+                &step.command,
+                &port,
+                &place(block),
+            );
+            let output =
+                run_with_limit(&mut command, DEADLINE);
             actual.push(format!("$ {}", step.command));
-            actual.extend(text(&output.stdout).lines().map(str::to_string));
-            actual.extend(text(&output.stderr).lines().map(str::to_string));
+            actual.extend(
+                text(&output.stdout)
+                    .lines()
+                    .map(str::to_string),
+            );
+            actual.extend(
+                text(&output.stderr)
+                    .lines()
+                    .map(str::to_string),
+            );
             // Let the server finish its lines for this client before the
             // next one connects, so that the order of lines is fixed.
             if let Some((running, _)) = &server {
-                while let Some(line) = running.line_within(QUIET_TIME) {
+                while let Some(line) =
+                    running.line_within(QUIET_TIME)
+                {
                     server_lines.push(line);
                 }
             }
@@ -446,20 +574,35 @@ fn check_session(page: &str, session: &str, blocks: &[Block]) {
         compare(&place(block), &block.lines, &actual);
     }
     if let Some((running, block)) = server {
-        while let Some(line) = running.line_within(QUIET_TIME) {
+        while let Some(line) =
+            running.line_within(QUIET_TIME)
+        {
             server_lines.push(line);
         }
-        compare(&place(block), &block.lines, &server_lines);
+        compare(
+            &place(block),
+            &block.lines,
+            &server_lines,
+        );
     }
 }
 
 /// A server that has printed nothing for this long has finished a client.
 const QUIET_TIME: Duration = Duration::from_millis(300);
 
-fn compare(place: &str, shown: &[String], actual: &[String]) {
-    let shown: Vec<String> = shown.iter().map(|line| normalize(line)).collect();
-    let actual: Vec<String> =
-        actual.iter().map(|line| normalize(line)).collect();
+fn compare(
+    place: &str,
+    shown: &[String],
+    actual: &[String],
+) {
+    let shown: Vec<String> = shown
+        .iter()
+        .map(|line| normalize(line))
+        .collect();
+    let actual: Vec<String> = actual
+        .iter()
+        .map(|line| normalize(line))
+        .collect();
     assert!(
         shown == actual,
         "{place}: the transcript on the page differs from a real run.\npage:\n{}\n\nreal run:\n{}",

@@ -16,10 +16,13 @@ struct SplitMix64(u64);
 
 impl SplitMix64 {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.0 =
+            self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z = (z ^ (z >> 30))
+            .wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27))
+            .wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
 }
@@ -27,7 +30,8 @@ impl SplitMix64 {
 /// Random byte strings that lean towards the bytes Python treats specially:
 /// both quotes, the backslash, control bytes, DEL and high bytes.
 fn random_inputs() -> Vec<Vec<u8>> {
-    const SPECIAL: &[u8] = b"'\"\\\t\n\r\x00\x1b\x7f\x80\xff ~";
+    const SPECIAL: &[u8] =
+        b"'\"\\\t\n\r\x00\x1b\x7f\x80\xff ~";
     let mut random = SplitMix64(0x5EED_2026);
     let mut inputs: Vec<Vec<u8>> = vec![
         b"".to_vec(),
@@ -40,7 +44,11 @@ fn random_inputs() -> Vec<Vec<u8>> {
         let length = (random.next() % 24) as usize;
         let input = (0..length)
             .map(|_| match random.next() % 3 {
-                0 => SPECIAL[(random.next() % SPECIAL.len() as u64) as usize],
+                0 => {
+                    SPECIAL[(random.next()
+                        % SPECIAL.len() as u64)
+                        as usize]
+                }
                 1 => (random.next() % 256) as u8,
                 _ => b' ' + (random.next() % 95) as u8,
             })
@@ -53,9 +61,9 @@ fn random_inputs() -> Vec<Vec<u8>> {
 /// Prints every input exactly as Python 3 prints the same bytes.
 #[test]
 fn matches_python_repr_on_seeded_random_inputs() {
-    let Some(mut python) =
-        support::python3("matches_python_repr_on_seeded_random_inputs")
-    else {
+    let Some(mut python) = support::python3(
+        "matches_python_repr_on_seeded_random_inputs",
+    ) else {
         return;
     };
     let inputs = random_inputs();
@@ -75,20 +83,27 @@ fn matches_python_repr_on_seeded_random_inputs() {
         }
         hex_lines.push('\n');
     }
-    let mut stdin = child.stdin.take().expect("stdin should be piped");
-    let writer =
-        std::thread::spawn(move || stdin.write_all(hex_lines.as_bytes()));
+    let mut stdin = child
+        .stdin
+        .take()
+        .expect("stdin should be piped");
+    let writer = std::thread::spawn(move || {
+        stdin.write_all(hex_lines.as_bytes())
+    });
     let output = support::wait_for_output(child);
     writer
         .join()
         .expect("the writer should finish")
         .expect("python3 should read its input");
-    let python_lines: Vec<&str> = std::str::from_utf8(&output.stdout)
-        .expect("repr output should be ASCII")
-        .lines()
-        .collect();
+    let python_lines: Vec<&str> =
+        std::str::from_utf8(&output.stdout)
+            .expect("repr output should be ASCII")
+            .lines()
+            .collect();
     assert_eq!(python_lines.len(), inputs.len());
-    for (input, python_line) in inputs.iter().zip(python_lines) {
+    for (input, python_line) in
+        inputs.iter().zip(python_lines)
+    {
         assert_eq!(
             PythonBytes(input).to_string(),
             python_line,
@@ -101,12 +116,25 @@ fn matches_python_repr_on_seeded_random_inputs() {
 #[test]
 fn follows_python_quoting_rules() {
     assert_eq!(PythonBytes(b"").to_string(), "b''");
-    assert_eq!(PythonBytes(b"ACK!").to_string(), "b'ACK!'");
-    assert_eq!(PythonBytes(b"it's").to_string(), r#"b"it's""#);
-    assert_eq!(PythonBytes(b"'\"").to_string(), r#"b'\'"'"#);
-    assert_eq!(PythonBytes(b"a\\b").to_string(), r"b'a\\b'");
     assert_eq!(
-        PythonBytes(b"\t\n\r\x00\x7f\x80\xff").to_string(),
+        PythonBytes(b"ACK!").to_string(),
+        "b'ACK!'"
+    );
+    assert_eq!(
+        PythonBytes(b"it's").to_string(),
+        r#"b"it's""#
+    );
+    assert_eq!(
+        PythonBytes(b"'\"").to_string(),
+        r#"b'\'"'"#
+    );
+    assert_eq!(
+        PythonBytes(b"a\\b").to_string(),
+        r"b'a\\b'"
+    );
+    assert_eq!(
+        PythonBytes(b"\t\n\r\x00\x7f\x80\xff")
+            .to_string(),
         r"b'\t\n\r\x00\x7f\x80\xff'"
     );
 }

@@ -107,15 +107,19 @@ fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A read that timed out: the server sent nothing for
-/// -w SECS, and did not close either. Say what to do.
+/// Explains a failed read. A timeout means the server
+/// sent nothing for -w SECS, yet did not close: say so,
+/// and what to do about it.
 fn read_failed(
     error: io::Error,
     address: SocketAddr,
 ) -> anyhow::Error {
     if common::is_timeout(&error) {
+        let quiet = anyhow::anyhow!(
+            "{address} went quiet without closing"
+        );
         common::hint(
-            anyhow::anyhow!("{address} went quiet, open"),
+            quiet,
             "the reply is printed once the server \
              closes; wait longer with -w SECS",
         )

@@ -41,7 +41,7 @@ fn run() -> anyhow::Result<()> {
     let target_port = arguments.port;
     let target =
         format!("{target_host} port {target_port}");
-    let timeout = arguments.wait;
+    let wait = arguments.wait;
     // Python's connect() looks the name up by itself.
     let addresses =
         common::lookup(target_host, target_port)
@@ -57,11 +57,11 @@ fn run() -> anyhow::Result<()> {
         let client =
             Socket::new(domain, Type::STREAM, None)?;
         // Python waits for ever; we stop after -w SECS.
-        common::options::set_timeouts(&client, timeout)?;
+        common::options::set_timeouts(&client, wait)?;
         // connect the client
         let peer = SockAddr::from(address);
-        let attempt = if let Some(wait) = timeout {
-            client.connect_timeout(&peer, wait)
+        let attempt = if let Some(limit) = wait {
+            client.connect_timeout(&peer, limit)
         } else {
             client.connect(&peer)
         };
@@ -69,6 +69,8 @@ fn run() -> anyhow::Result<()> {
             failures.push((address, error));
             continue;
         }
+        // Connected: socket2's Socket becomes std's
+        // TcpStream, for reading and writing.
         connected = Some(TcpStream::from(client));
         break;
     }

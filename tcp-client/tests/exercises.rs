@@ -23,7 +23,9 @@ const REPLY_PARTS: [&[u8]; 3] = [
 
 /// An example program, from `cargo test`'s build. This test runs as
 /// target/<profile>/deps/exercises-HASH, and the examples sit in
-/// target/<profile>/examples/ (cargo test builds them first).
+/// target/<profile>/examples/. `cargo test -p tcp-client` builds them
+/// first, but `cargo test --test exercises` does not: so a program
+/// older than its source fails the test rather than test old code.
 fn example(name: &str) -> Command {
     let test_binary = std::env::current_exe()
         .expect("the test should know its path");
@@ -36,9 +38,18 @@ fn example(name: &str) -> Command {
             "{name}{}",
             std::env::consts::EXE_SUFFIX
         ));
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(format!("{name}.rs"));
+    let modified = |path: &Path| {
+        path.metadata()
+            .and_then(|data| data.modified())
+            .ok()
+    };
     assert!(
-        program.exists(),
-        "{} is missing; run cargo test -p tcp-client",
+        modified(&program) >= modified(&source),
+        "{} is missing or older than its source; \
+         run cargo test -p tcp-client",
         program.display()
     );
     Command::new(program)
@@ -191,6 +202,53 @@ fn tcp_client_prints_only_what_its_one_read_returned() {
         "b'HTTP/1.0 200 OK\\r\\n\\r\\n'\n"
     );
     assert!(output.status.success());
+}
+
+/// A server that stops sending but never closes makes
+/// read-to-end give up after `-w`, with a line that says so
+/// and what to do.
+#[test]
+fn read_to_end_gives_up_on_a_server_that_never_closes() {
+    let (listener, port) =
+        loopback_listener("127.0.0.1:0");
+    let peer = thread::spawn(move || {
+        let mut connection =
+            accept_within_deadline(&listener);
+        let request = read_request(&mut connection);
+        connection
+            .write_all(REPLY_PARTS[0])
+            .expect("the part should send");
+        // Hold the connection open until the client leaves.
+        let mut rest = Vec::new();
+        let _ = connection.read_to_end(&mut rest);
+        request
+    });
+    let started = std::time::Instant::now();
+    let output = run_with_limit(
+        example("read-to-end").args([
+            "-w",
+            "0.3",
+            "127.0.0.1",
+            &port,
+        ]),
+        DEADLINE,
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(300)
+    );
+    let request =
+        peer.join().expect("the peer should finish");
+    assert_eq!(request, b"GET / HTTP/1.0\r\n\r\n");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(text(&output.stdout), "");
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: 127.0.0.1:{port} went quiet without closing\n\
+             help: the reply is printed once the server closes; \
+             wait longer with -w SECS\n"
+        )
+    );
 }
 
 /// Against Python's http.server, read-to-end gets a page of 11000 bytes

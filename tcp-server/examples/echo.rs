@@ -81,8 +81,8 @@ fn run() -> anyhow::Result<()> {
         say!("[*] Accepted connection from: {address}");
         // One new thread per client, as in the script.
         let wait = arguments.wait;
-        let thread = thread::Builder::new();
-        let started = thread.spawn(move || {
+        let builder = thread::Builder::new();
+        let started = builder.spawn(move || {
             if let Err(error) =
                 echo(client, address, wait)
             {

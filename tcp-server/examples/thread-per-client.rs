@@ -96,8 +96,8 @@ fn run() -> anyhow::Result<()> {
         // no thread to give; `Builder::spawn` returns an
         // error, and the client is dropped, so closed.
         let wait = arguments.wait;
-        let thread = thread::Builder::new();
-        let started = thread.spawn(move || {
+        let builder = thread::Builder::new();
+        let started = builder.spawn(move || {
             let served =
                 handle_client(client, address, wait);
             if let Err(error) = served {

@@ -32,7 +32,7 @@ use std::sync::{
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use common::say;
 
 /// How often a client's first read wakes to see whether others wait for a
@@ -184,9 +184,9 @@ fn serve_clients(shared: &Shared, handler: Handler) {
     loop {
         state.idle_threads += 1;
         let (client, address) = loop {
-            if let Some(client) = state.queue.pop_front()
+            if let Some(queued) = state.queue.pop_front()
             {
-                break client;
+                break queued;
             }
             state =
                 shared.wait(&shared.client_queued, state);
@@ -251,34 +251,23 @@ impl Patience {
         let started = Instant::now();
         let mut slice = Duration::ZERO;
         loop {
+            let waited = started.elapsed();
+            let seconds = waited.as_secs_f64();
             let left = match self.wait {
-                Some(wait) => {
-                    wait.saturating_sub(started.elapsed())
-                }
+                Some(wait) => wait.saturating_sub(waited),
                 None => READ_SLICE,
             };
             if left.is_zero() {
-                let waited =
-                    started.elapsed().as_secs_f64();
-                anyhow::bail!(
-                    "sent nothing for {waited:.1} s: timed out"
+                bail!(
+                    "sent nothing for {seconds:.1} s: timed out"
                 );
             }
             if left.min(READ_SLICE) != slice {
                 slice = left.min(READ_SLICE);
-                socket
-                    .set_read_timeout(Some(slice))
-                    .context(
-                        "could not set the read timeout",
-                    )?;
+                socket.set_read_timeout(Some(slice))?;
             }
             match socket.read(buffer) {
-                Err(error)
-                    if common::is_timeout(&error) => {}
-                Err(error)
-                    if error.kind()
-                        == io::ErrorKind::Interrupted => {
-                }
+                Err(error) if still_silent(&error) => {}
                 result => {
                     return result.context(
                         "could not read the request",
@@ -286,14 +275,22 @@ impl Patience {
                 }
             }
             if self.others_wait.load(Ordering::Relaxed) {
-                anyhow::bail!(
-                    "sent nothing for {:.1} s while another client waited: \
-                     dropped to make room",
-                    started.elapsed().as_secs_f64()
+                let seconds =
+                    started.elapsed().as_secs_f64();
+                bail!(
+                    "sent nothing for {seconds:.1} s while \
+                     another client waited: dropped to make room"
                 );
             }
         }
     }
+}
+
+/// A read that timed out, or that a signal interrupted,
+/// only means that nothing has arrived yet.
+fn still_silent(error: &io::Error) -> bool {
+    common::is_timeout(error)
+        || error.kind() == io::ErrorKind::Interrupted
 }
 
 #[cfg(test)]

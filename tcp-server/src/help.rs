@@ -22,6 +22,9 @@ pub const PROGRAM: common::cli::Program =
               cargo run -p tcp-client -- 127.0.0.1 9999",
     };
 
+/// Returns the function that `map_err` calls when `bind`
+/// fails, for the address we tried.
+///
 /// Explains a failed `bind`: a port that is taken, an address
 /// this machine does not have, or a port that needs privileges.
 pub fn bind_failed(

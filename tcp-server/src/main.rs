@@ -32,7 +32,7 @@ use accept_errors::AcceptErrors;
 use anyhow::Context as _;
 use client_crew::{Crew, Patience};
 use common::{PythonBytes, say};
-use socket2::{Domain, Socket, Type};
+use socket2::{Domain, SockAddr, Socket, Type};
 
 /// Python: `client_socket.recv(1024)` reads at most this
 /// many bytes.
@@ -58,6 +58,8 @@ fn run() -> anyhow::Result<()> {
     let arguments = help::PROGRAM.parse();
     let bind_ip = arguments.host.as_str();
     let bind_port = arguments.port;
+    // The first address, IPv4 if the name has one. (The
+    // list is never empty: lookup fails instead.)
     let bind_address =
         common::lookup(bind_ip, bind_port)?[0];
 
@@ -68,10 +70,11 @@ fn run() -> anyhow::Result<()> {
     common::options::allow_quick_rebind(&server)?;
     // server.bind((bind_ip, bind_port))
     server
-        .bind(&bind_address.into())
+        .bind(&SockAddr::from(bind_address))
         .map_err(help::bind_failed(bind_address))?;
     // server.listen(5), with room for more clients
     server.listen(LISTEN_BACKLOG)?;
+    // socket2's Socket becomes std's TcpListener.
     let server = TcpListener::from(server);
     // Port 0 picks a port: print the one we got.
     say!("[*] Listening on {}", server.local_addr()?);

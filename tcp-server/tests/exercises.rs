@@ -20,7 +20,9 @@ const REQUEST_PRINTED: &str = r"[*] Received: b'GET / HTTP/1.1\r\nHost: google.c
 
 /// An example program, from `cargo test`'s build. This test runs as
 /// target/<profile>/deps/exercises-HASH, and the examples sit in
-/// target/<profile>/examples/ (cargo test builds them first).
+/// target/<profile>/examples/. `cargo test -p tcp-server` builds them
+/// first, but `cargo test --test exercises` does not: so a program
+/// older than its source fails the test rather than test old code.
 fn example(name: &str) -> Command {
     let test_binary = std::env::current_exe()
         .expect("the test should know its path");
@@ -33,9 +35,18 @@ fn example(name: &str) -> Command {
             "{name}{}",
             std::env::consts::EXE_SUFFIX
         ));
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(format!("{name}.rs"));
+    let modified = |path: &Path| {
+        path.metadata()
+            .and_then(|data| data.modified())
+            .ok()
+    };
     assert!(
-        program.exists(),
-        "{} is missing; run cargo test -p tcp-server",
+        modified(&program) >= modified(&source),
+        "{} is missing or older than its source; \
+         run cargo test -p tcp-server",
         program.display()
     );
     Command::new(program)

@@ -31,10 +31,10 @@ use socket2::{Domain, Socket, Type};
 /// bytes.
 const RECV_BUFFER_SIZE: usize = 4096;
 
-/// The `help:` line under "nothing is listening".
-const START_A_PEER: &str = "start a peer with \
-    `cargo run -p udp-client --example echo-server`, \
-    then send to its port 9999";
+/// The `help:` line under "nothing is listening", as
+/// udp-client prints it.
+const START_A_PEER: &str = "start one with \
+    `cargo run -p udp-client --example echo-server`";
 
 const PROGRAM: Program = Program {
     name: "connected",

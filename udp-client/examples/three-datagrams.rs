@@ -72,8 +72,11 @@ fn run() -> anyhow::Result<()> {
     common::options::set_timeouts(&client, wait)?;
     let client = UdpSocket::from(client);
 
-    // Three calls, three datagrams.
-    for message in [&b"one"[..], b"two", b"three"] {
+    // Three calls, three datagrams. The type says that
+    // all three are byte slices, though their lengths
+    // differ (b"one" alone would be a &[u8; 3]).
+    let messages: [&[u8]; 3] = [b"one", b"two", b"three"];
+    for message in messages {
         client.send_to(message, address).with_context(
             || format!("could not send to {address}"),
         )?;
@@ -91,6 +94,7 @@ fn run() -> anyhow::Result<()> {
             .recv_from(&mut data)
         {
             Ok(received) => received,
+            // Nothing for -w SECS: the peer is done.
             Err(error) if common::is_timeout(&error) => {
                 break;
             }

@@ -38,7 +38,8 @@ fn run() -> anyhow::Result<()> {
     let wait = arguments.wait;
     // Python's sendto() looks the name up by itself. UDP
     // has no connection to try each address with, so we
-    // take the first: IPv4 if the name has it.
+    // take the first: IPv4 if the name has it. (The
+    // list is never empty: lookup fails instead.)
     let target_address =
         common::lookup(target_host, target_port)?[0];
 
@@ -49,6 +50,7 @@ fn run() -> anyhow::Result<()> {
             .context("could not create a UDP socket")?;
     // Python waits for ever; we stop after -w SECS.
     common::options::set_timeouts(&client, wait)?;
+    // socket2's Socket becomes std's UdpSocket.
     let client = UdpSocket::from(client);
 
     // send some data: one whole datagram. There is no

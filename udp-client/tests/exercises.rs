@@ -15,7 +15,9 @@ use support::{DEADLINE, run_with_limit, text};
 
 /// An example program, from `cargo test`'s build. This test runs as
 /// target/<profile>/deps/exercises-HASH, and the examples sit in
-/// target/<profile>/examples/ (cargo test builds them first).
+/// target/<profile>/examples/. `cargo test -p udp-client` builds them
+/// first, but `cargo test --test exercises` does not: so a program
+/// older than its source fails the test rather than test old code.
 fn example(name: &str) -> Command {
     let test_binary = std::env::current_exe()
         .expect("the test should know its path");
@@ -28,9 +30,18 @@ fn example(name: &str) -> Command {
             "{name}{}",
             std::env::consts::EXE_SUFFIX
         ));
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(format!("{name}.rs"));
+    let modified = |path: &Path| {
+        path.metadata()
+            .and_then(|data| data.modified())
+            .ok()
+    };
     assert!(
-        program.exists(),
-        "{} is missing; run cargo test -p udp-client",
+        modified(&program) >= modified(&source),
+        "{} is missing or older than its source; \
+         run cargo test -p udp-client",
         program.display()
     );
     Command::new(program)
@@ -94,8 +105,8 @@ fn connected_says_at_once_that_nothing_listens() {
         text(&output.stderr),
         format!(
             "error: nothing is listening at 127.0.0.1:{port}\n\
-             help: start a peer with `cargo run -p udp-client --example \
-             echo-server`, then send to its port 9999\n"
+             help: start one with \
+             `cargo run -p udp-client --example echo-server`\n"
         )
     );
     assert!(
