@@ -9,6 +9,7 @@ use std::net::UdpSocket;
 use std::path::Path;
 use std::process::Command;
 use std::thread;
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
 use support::{DEADLINE, run_with_limit, text};
@@ -81,6 +82,7 @@ fn echo_peer(
 }
 
 /// A port on 127.0.0.1 where nothing listens: bound, read back, then freed.
+#[cfg(unix)]
 fn closed_port() -> String {
     let socket = UdpSocket::bind("127.0.0.1:0")
         .expect("loopback should bind");
