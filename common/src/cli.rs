@@ -205,3 +205,128 @@ fn exit_after(stream: &mut dyn Write, text: &str, status: i32) -> ! {
     let _ = stream.flush();
     process::exit(status)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVER: Program = Program {
+        name: "server",
+        about: "A server.",
+        host: "BIND_IP",
+        default_host: "0.0.0.0",
+        default_port: 9999,
+        default_wait: 5,
+        wait_help: "drop a silent client",
+        listens: true,
+        max_clients: Some(8),
+        example: "run it\nthen this",
+    };
+
+    const CLIENT: Program = Program {
+        name: "client",
+        host: "HOST",
+        listens: false,
+        max_clients: None,
+        ..SERVER
+    };
+
+    fn read(program: &Program, arguments: &[&str]) -> Result<Outcome, String> {
+        program.read(arguments.iter().map(OsString::from).collect())
+    }
+
+    fn run(program: &Program, arguments: &[&str]) -> Arguments {
+        match read(program, arguments) {
+            Ok(Outcome::Run(arguments)) => arguments,
+            other => panic!("{arguments:?} should run, not {other:?}"),
+        }
+    }
+
+    /// No arguments give the defaults; flags, `[::1]` and `--` work.
+    #[test]
+    fn defaults_flags_and_positionals() {
+        assert_eq!(
+            run(&SERVER, &[]),
+            Arguments {
+                host: "0.0.0.0".to_string(),
+                port: 9999,
+                wait: Some(Duration::from_secs(5)),
+                max_clients: Some(8),
+            }
+        );
+        let given =
+            run(&SERVER, &["-w", "0", "--max-clients", "3", "[::1]", "0"]);
+        assert_eq!((given.host.as_str(), given.port), ("::1", 0));
+        assert_eq!((given.wait, given.max_clients), (None, Some(3)));
+        let wait = run(&CLIENT, &["-w", "0.25"]).wait;
+        assert_eq!(wait, Some(Duration::from_millis(250)));
+        let after_dashes = run(&CLIENT, &["--", "-h"]);
+        assert_eq!(after_dashes.host, "-h");
+        assert_eq!(read(&CLIENT, &["x", "--help"]), Ok(Outcome::Help));
+    }
+
+    /// Bad values name themselves; a client has no port 0 and no
+    /// `--max-clients`.
+    #[test]
+    fn usage_errors_name_the_bad_value() {
+        let error = |program, arguments: &[&str]| match read(program, arguments)
+        {
+            Err(message) => message,
+            other => panic!("{arguments:?} should fail, not {other:?}"),
+        };
+        assert_eq!(
+            error(&CLIENT, &["-w", "1e-10"]),
+            "invalid value '1e-10' for -w: rounds to 0 ns; 0 waits forever"
+        );
+        assert_eq!(
+            error(&CLIENT, &["-w", "NaN"]),
+            "invalid value 'NaN' for -w: expected seconds from 0 to 86400"
+        );
+        assert_eq!(
+            error(&CLIENT, &["-w", "86401"]),
+            "invalid value '86401' for -w: expected seconds from 0 to 86400"
+        );
+        assert_eq!(
+            error(&SERVER, &["--max-clients"]),
+            "--max-clients needs a value"
+        );
+        assert_eq!(
+            error(&CLIENT, &["--max-clients", "3"]),
+            "unknown option '--max-clients'"
+        );
+        assert_eq!(
+            error(&CLIENT, &["h", "0"]),
+            "invalid port '0': expected a number from 1 to 65535"
+        );
+        assert_eq!(error(&SERVER, &["[]"]), "BIND_IP must not be empty");
+    }
+
+    /// An argument that is not UTF-8 is a usage error, not a panic.
+    #[cfg(unix)]
+    #[test]
+    fn a_non_utf8_argument_is_a_usage_error() {
+        use std::os::unix::ffi::OsStringExt as _;
+        let bad = OsString::from_vec(b"caf\xe9".to_vec());
+        assert_eq!(
+            CLIENT.read(vec![bad]),
+            Err(r#"argument "caf\xE9" is not valid UTF-8"#.to_string())
+        );
+    }
+
+    /// The help lists every option, and no line is wider than 80.
+    #[test]
+    fn help_fits_in_80_columns() {
+        let help = SERVER.help();
+        assert!(
+            help.contains(
+                "  --max-clients N   at most N at once (default: 8)\n"
+            )
+        );
+        assert!(
+            help.ends_with(
+                "Example, in two terminals:\n  run it\n  then this\n"
+            )
+        );
+        assert!(help.lines().all(|line| line.chars().count() <= 80));
+    }
+}
