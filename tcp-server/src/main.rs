@@ -73,7 +73,9 @@ fn run() -> anyhow::Result<()> {
         .bind(&SockAddr::from(bind_address))
         .map_err(help::bind_failed(bind_address))?;
     // server.listen(5), with room for more clients
-    server.listen(LISTEN_BACKLOG)?;
+    server.listen(LISTEN_BACKLOG).with_context(|| {
+        format!("could not listen on {bind_address}")
+    })?;
     // socket2's Socket becomes std's TcpListener.
     let server = TcpListener::from(server);
     // Port 0 picks a port: print the one we got.
