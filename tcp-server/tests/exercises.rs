@@ -11,7 +11,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{DEADLINE, Running, exchange_from};
+use support::{
+    DEADLINE, Running, exchange_from, run_with_limit,
+    text,
+};
 
 /// The course's request, byte for byte, and how the servers print it.
 const REQUEST: &[u8] =
@@ -182,5 +185,38 @@ fn echo_sends_back_what_it_received() {
     assert_eq!(
         server.line_within(Duration::from_millis(100)),
         None
+    );
+}
+
+/// The load generator answers `--help` with its usage, and
+/// a bad option with one line and status 1.
+#[test]
+fn the_load_generator_explains_itself() {
+    let help = run_with_limit(
+        example("load").arg("--help"),
+        DEADLINE,
+    );
+    assert_eq!(help.status.code(), Some(0));
+    let usage = text(&help.stdout);
+    assert!(
+        usage.starts_with(
+            "usage: load [--clients 16,64] [--exchanges N] \
+             [--servers LIST]\n"
+        ),
+        "{usage}"
+    );
+    assert!(
+        usage
+            .lines()
+            .all(|line| line.chars().count() <= 80)
+    );
+    let bad = run_with_limit(
+        example("load").arg("--bogus"),
+        DEADLINE,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(
+        text(&bad.stderr),
+        "error: unknown option '--bogus' (try --help)\n"
     );
 }
