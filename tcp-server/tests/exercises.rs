@@ -211,7 +211,7 @@ fn the_load_generator_explains_itself() {
             .all(|line| line.chars().count() <= 80)
     );
     let bad = run_with_limit(
-        example("load").arg("--bogus"),
+        example("load").args(["--bogus", "1"]),
         DEADLINE,
     );
     assert_eq!(bad.status.code(), Some(1));
