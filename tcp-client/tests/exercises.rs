@@ -7,12 +7,13 @@ mod support;
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
 use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use support::{DEADLINE, Running, run_with_limit, text};
+use support::{
+    DEADLINE, Running, example, run_with_limit, text,
+};
 
 /// The reply the peers below send, in three parts.
 const REPLY_PARTS: [&[u8]; 3] = [
@@ -20,40 +21,6 @@ const REPLY_PARTS: [&[u8]; 3] = [
     b"<p>it's ",
     b"all\xff</p>\n",
 ];
-
-/// An example program, from `cargo test`'s build. This test runs as
-/// target/<profile>/deps/exercises-HASH, and the examples sit in
-/// target/<profile>/examples/. `cargo test -p tcp-client` builds them
-/// first, but `cargo test --test exercises` does not: so a program
-/// older than its source fails the test rather than test old code.
-fn example(name: &str) -> Command {
-    let test_binary = std::env::current_exe()
-        .expect("the test should know its path");
-    let program = test_binary
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test should sit in target/*/deps")
-        .join("examples")
-        .join(format!(
-            "{name}{}",
-            std::env::consts::EXE_SUFFIX
-        ));
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(format!("{name}.rs"));
-    let modified = |path: &Path| {
-        path.metadata()
-            .and_then(|data| data.modified())
-            .ok()
-    };
-    assert!(
-        modified(&program) >= modified(&source),
-        "{} is missing or older than its source; \
-         run cargo test -p tcp-client",
-        program.display()
-    );
-    Command::new(program)
-}
 
 /// Accepts one connection, failing the test after [`DEADLINE`] rather than
 /// waiting for ever for a client that never came.

@@ -7,53 +7,17 @@ mod support;
 
 use std::io::Read as _;
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use support::{
-    DEADLINE, Running, exchange_from, run_with_limit,
-    text,
+    DEADLINE, Running, example, exchange_from,
+    run_with_limit, text,
 };
 
 /// The course's request, byte for byte, and how the servers print it.
 const REQUEST: &[u8] =
     b"GET / HTTP/1.1\r\nHost: google.com\r\n\r\n";
 const REQUEST_PRINTED: &str = r"[*] Received: b'GET / HTTP/1.1\r\nHost: google.com\r\n\r\n'";
-
-/// An example program, from `cargo test`'s build. This test runs as
-/// target/<profile>/deps/exercises-HASH, and the examples sit in
-/// target/<profile>/examples/. `cargo test -p tcp-server` builds them
-/// first, but `cargo test --test exercises` does not: so a program
-/// older than its source fails the test rather than test old code.
-fn example(name: &str) -> Command {
-    let test_binary = std::env::current_exe()
-        .expect("the test should know its path");
-    let program = test_binary
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test should sit in target/*/deps")
-        .join("examples")
-        .join(format!(
-            "{name}{}",
-            std::env::consts::EXE_SUFFIX
-        ));
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(format!("{name}.rs"));
-    let modified = |path: &Path| {
-        path.metadata()
-            .and_then(|data| data.modified())
-            .ok()
-    };
-    assert!(
-        modified(&program) >= modified(&source),
-        "{} is missing or older than its source; \
-         run cargo test -p tcp-server",
-        program.display()
-    );
-    Command::new(program)
-}
 
 /// Starts an example server on 127.0.0.1, port 0, and reads back the
 /// address it printed.

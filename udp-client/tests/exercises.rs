@@ -6,47 +6,11 @@
 mod support;
 
 use std::net::UdpSocket;
-use std::path::Path;
-use std::process::Command;
 use std::thread;
 #[cfg(unix)]
 use std::time::{Duration, Instant};
 
-use support::{DEADLINE, run_with_limit, text};
-
-/// An example program, from `cargo test`'s build. This test runs as
-/// target/<profile>/deps/exercises-HASH, and the examples sit in
-/// target/<profile>/examples/. `cargo test -p udp-client` builds them
-/// first, but `cargo test --test exercises` does not: so a program
-/// older than its source fails the test rather than test old code.
-fn example(name: &str) -> Command {
-    let test_binary = std::env::current_exe()
-        .expect("the test should know its path");
-    let program = test_binary
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test should sit in target/*/deps")
-        .join("examples")
-        .join(format!(
-            "{name}{}",
-            std::env::consts::EXE_SUFFIX
-        ));
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(format!("{name}.rs"));
-    let modified = |path: &Path| {
-        path.metadata()
-            .and_then(|data| data.modified())
-            .ok()
-    };
-    assert!(
-        modified(&program) >= modified(&source),
-        "{} is missing or older than its source; \
-         run cargo test -p udp-client",
-        program.display()
-    );
-    Command::new(program)
-}
+use support::{DEADLINE, example, run_with_limit, text};
 
 /// A peer on 127.0.0.1 that echoes each datagram to its sender, until it
 /// has echoed `count` or none has come for [`DEADLINE`]. Returns its port,
