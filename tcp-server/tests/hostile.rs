@@ -190,7 +190,7 @@ fn every_request_shape_gets_ack_and_a_clean_end() {
             &REQUEST[..16],
             &REQUEST[16..],
             Duration::from_millis(5),
-            100,
+            500,
         ),
         (
             "3000 bytes",
