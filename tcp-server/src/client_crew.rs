@@ -1,459 +1,709 @@
-//! A crew of client threads: at most `--max-clients`, reused from client to
-//! client, and room for newcomers when silent clients hold every thread.
+//! A crew of client threads: reused from client to client, at most
+//! `--max-clients` of them (fewer if the system refuses more), and room for
+//! newcomers when silent clients hold every thread.
 //!
 //! The script starts a new thread for every client, without limit, and its
-//! `recv` waits forever. Starting a thread costs more than serving a client
-//! does, and a few hundred connections that send nothing would hold a few
-//! hundred threads for good. Here the accept loop hands each client to
-//! [`Crew::hand_off`]:
+//! `recv` waits for ever. Starting a thread costs more than serving a
+//! client does, and a few hundred connections that send nothing would hold
+//! a few hundred threads for good. Here the accept loop calls
+//! [`Crew::start`] with the handler and the client, and:
 //!
-//! - an idle thread of the crew takes it, if there is one;
-//! - otherwise a new thread joins the crew, up to `--max-clients`;
-//! - otherwise `hand_off` waits for a thread to come free, and while it
-//!   waits, silent clients make room.
+//! - the thread that came free most recently takes the client, if one is
+//!   idle;
+//! - otherwise a new thread joins the crew, up to the bound;
+//! - otherwise the client that has waited longest for nothing (its first
+//!   byte, or its close after `ACK!`) is dropped, and its thread takes the
+//!   newcomer: one client dropped for each newcomer, never more.
 //!
-//! A client's first read waits in short slices ([`Patience`]). Between two
-//! slices it checks whether anybody waits for a thread: the accept loop, or
-//! an accept loop that has run out of file descriptors. If so, a client
-//! that has sent nothing yet is dropped, with a line in the log. Otherwise
-//! it may wait up to `-w` seconds.
+//! Before the handler runs, its thread waits (up to `-w`) for the client's
+//! first byte with `peek`, which reads nothing, so the handler's own `read`
+//! is the script's `recv`. The handler's graceful close
+//! ([`crate::graceful_close`]) waits for the client's end in the same way.
+//! While a thread waits like this, the accept loop may ask it to give way:
+//! it shuts down the reading side of that client's socket, which wakes the
+//! thread at once.
 //!
-//! A handler that panics loses its client, never its thread: the thread
-//! catches the panic and goes back to work.
+//! A handler that panics loses its client, never its thread. Threads left
+//! idle for [`IDLE_RETIREMENT`] exit, down to [`FLOOR_THREADS`].
 
-use std::collections::VecDeque;
-use std::io::{self, Read as _};
-use std::net::{SocketAddr, TcpStream};
+use std::cell::RefCell;
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{
     Arc, Condvar, Mutex, MutexGuard, PoisonError,
 };
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
 use common::say;
 
-/// How often a client's first read wakes to see whether others wait for a
-/// thread. It is also the least time a client may stay silent before it
-/// can be dropped to make room.
-const READ_SLICE: Duration = Duration::from_millis(200);
+use crate::address_space;
 
-/// Each thread needs little stack: a 1 KiB buffer and some formatting.
-const THREAD_STACK_SIZE: usize = 256 * 1024;
+/// A client must have waited at least this long for nothing before it can
+/// be dropped to make room, so that a request on its way is not cut off.
+pub const LEAST_SILENCE: Duration =
+    Duration::from_millis(100);
 
-/// What a thread of the crew runs for each client. An error
-/// ends up as one line of the log that names the client.
-pub type Handler = fn(
-    TcpStream,
-    SocketAddr,
-    &Patience,
-) -> anyhow::Result<()>;
+/// An idle thread exits after this long without a client...
+pub const IDLE_RETIREMENT: Duration =
+    Duration::from_secs(30);
+/// ...unless the crew is down to this many threads.
+pub const FLOOR_THREADS: usize = 4;
+
+/// Each client thread's stack: 8 MiB, what Linux gives a program's main
+/// thread, so a change that runs in `main` runs in a client thread too
+/// (`[0u8; 262144]`, Python's `recv(262144)`, is fine). It costs address
+/// space, not memory: a page is used only once it is touched.
+pub const THREAD_STACK_SIZE: usize = 8 * 1024 * 1024;
+
+/// What a thread of the crew runs for each client, like the `target` of
+/// Python's `threading.Thread`. An error becomes one line of the log that
+/// names the client.
+pub type Handler =
+    fn(TcpStream, SocketAddr) -> anyhow::Result<()>;
 
 /// The crew, as the accept loop sees it.
 pub struct Crew {
     shared: Arc<Shared>,
-    handler: Handler,
-    max_threads: usize,
-    threads_started: usize,
 }
 
-/// How long a client may stay silent: up to `-w`, or less while others wait
-/// for a thread. Every thread of the crew shares one.
-pub struct Patience {
-    /// `-w`: how long a client may take to send or read; `None`: no limit.
-    pub wait: Option<Duration>,
-    /// True while the accept loop waits for a thread or a file descriptor.
-    others_wait: AtomicBool,
+/// Where a waiting thread stands, for the log line when it gives way.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Stage {
+    /// Waiting for a client.
+    Idle,
+    /// Waiting for the client's first byte.
+    FirstByte,
+    /// Running the handler on data the client sent.
+    Serving,
+    /// After `ACK!`: waiting for the client to close its side.
+    Closing,
 }
 
 struct Shared {
-    state: Mutex<State>,
-    /// Signalled when a client is queued for an idle thread.
-    client_queued: Condvar,
-    /// Signalled when a thread has finished with a client.
-    thread_freed: Condvar,
-    patience: Patience,
+    crew: Mutex<CrewState>,
+    /// Signalled, while the accept loop waits, when a thread comes free.
+    room_made: Condvar,
+    /// `-w`: how long a client may stay silent; `None`: no limit.
+    wait: Option<Duration>,
+    idle_retirement: Duration,
+    /// For tests: the system refuses threads beyond this many.
+    #[cfg(test)]
+    refuse_threads_beyond: std::sync::atomic::AtomicUsize,
 }
 
-struct State {
-    /// Clients handed off, not yet taken by a thread.
-    queue: VecDeque<(TcpStream, SocketAddr)>,
-    /// Threads waiting for a client.
-    idle_threads: usize,
+/// What the accept loop and the threads share. Locked before a seat, never
+/// after one.
+struct CrewState {
+    /// Every thread's seat, living or retired; a retired thread's seat is
+    /// reused by the next thread started.
+    seats: Vec<Arc<Seat>>,
+    /// Seats of idle threads, the most recently idle last.
+    idle: Vec<Arc<Seat>>,
+    retired: Vec<Arc<Seat>>,
+    threads: usize,
+    /// `--max-clients`, or fewer once the system has refused a thread.
+    max_threads: usize,
+    /// The seat asked to give way for an accept loop out of file
+    /// descriptors, until its thread is free.
+    victim: Option<usize>,
+    accept_loop_waits: bool,
+}
+
+/// One thread's place in the crew. Its thread locks it for each step of
+/// serving a client; the accept loop only to hand over a client or to ask
+/// it to give way.
+struct Seat {
+    number: usize,
+    state: Mutex<SeatState>,
+    /// The thread waits on this while idle.
+    wake: Condvar,
+}
+
+struct SeatState {
+    /// The client it is to serve next.
+    next: Option<Job>,
+    stage: Stage,
+    since: Instant,
+    address: Option<SocketAddr>,
+    /// The client's socket, while the thread waits on it in a way the
+    /// accept loop may cut short.
+    waiting_on: Option<Arc<TcpStream>>,
+    asked_to_give_way: bool,
+    /// The thread sleeps on `wake`: handing it a client must wake it.
+    asleep: bool,
+}
+
+struct Job {
+    handler: Handler,
+    client: TcpStream,
+    address: SocketAddr,
+}
+
+thread_local! {
+    /// The seat of the current thread, if it is a client thread.
+    static MY_SEAT: RefCell<Option<Arc<Seat>>> =
+        const { RefCell::new(None) };
 }
 
 impl Crew {
-    /// A crew of at most `max_threads` threads, each running `handler` on
-    /// one client at a time. Threads start when needed, not all at once.
+    /// A crew of at most `max_threads` threads; clients may stay silent
+    /// for `wait`. One thread starts now, so that a system that refuses
+    /// every thread is found at start-up; the others start when needed.
     pub fn new(
         max_threads: usize,
         wait: Option<Duration>,
-        handler: Handler,
-    ) -> Crew {
-        let shared = Shared {
-            state: Mutex::new(State {
-                queue: VecDeque::new(),
-                idle_threads: 0,
-            }),
-            client_queued: Condvar::new(),
-            thread_freed: Condvar::new(),
-            patience: Patience {
-                wait,
-                others_wait: AtomicBool::new(false),
-            },
-        };
-        Crew {
-            shared: Arc::new(shared),
-            handler,
+    ) -> io::Result<Crew> {
+        Crew::with_retirement(
             max_threads,
-            threads_started: 0,
-        }
+            wait,
+            IDLE_RETIREMENT,
+        )
     }
 
-    /// Gives a client to an idle thread, or to a new one if
-    /// the limit allows; otherwise waits until a thread is
-    /// free, and asks silent clients to make room.
-    pub fn hand_off(
+    fn with_retirement(
+        max_threads: usize,
+        wait: Option<Duration>,
+        idle_retirement: Duration,
+    ) -> io::Result<Crew> {
+        let shared = Arc::new(Shared {
+            crew: Mutex::new(CrewState {
+                seats: Vec::new(),
+                idle: Vec::new(),
+                retired: Vec::new(),
+                threads: 0,
+                max_threads: max_threads.max(1),
+                victim: None,
+                accept_loop_waits: false,
+            }),
+            room_made: Condvar::new(),
+            wait,
+            idle_retirement,
+            #[cfg(test)]
+            refuse_threads_beyond: usize::MAX.into(),
+        });
+        let crew = Crew { shared };
+        let seat = crew.shared.lock().take_a_seat();
+        crew.start_thread(seat).map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!(
+                    "could not start a client thread: {error}"
+                ),
+            )
+        })?;
+        Ok(crew)
+    }
+
+    /// Python: `threading.Thread(target=handler, args=(client,)).start()`.
+    /// A thread of the crew runs `handler(client, address)` once the
+    /// client has sent something, or closed.
+    pub fn start(
         &mut self,
+        handler: Handler,
         client: TcpStream,
         address: SocketAddr,
     ) {
+        let mut job = Job { handler, client, address };
         let shared = &self.shared;
-        let mut state = shared.lock();
-        // Each idle thread takes one queued client.
-        while state.idle_threads <= state.queue.len()
-            && self.threads_started >= self.max_threads
-        {
-            shared.patience.set_others_wait(true);
-            state =
-                shared.wait(&shared.thread_freed, state);
-        }
-        shared.patience.set_others_wait(false);
-        state.queue.push_back((client, address));
-        let an_idle_thread_takes_it =
-            state.idle_threads >= state.queue.len();
-        drop(state);
-        if an_idle_thread_takes_it {
-            shared.client_queued.notify_one();
-        } else {
-            self.start_thread();
+        let mut crew = shared.lock();
+        loop {
+            // The thread that came free last takes the client.
+            if let Some(seat) = crew.idle.pop() {
+                drop(crew);
+                let mut idle = seat.lock();
+                idle.next = Some(job);
+                let asleep = idle.asleep;
+                drop(idle);
+                if asleep {
+                    seat.wake.notify_one();
+                }
+                return;
+            }
+            // A new thread, if the bound allows.
+            if crew.threads < crew.max_threads {
+                let seat = crew.take_a_seat();
+                drop(crew);
+                seat.lock().next = Some(job);
+                if self
+                    .start_thread(Arc::clone(&seat))
+                    .is_ok()
+                {
+                    return;
+                }
+                job = seat.lock().next.take().expect(
+                    "a thread that never started should leave its client",
+                );
+                crew = shared.lock();
+                continue;
+            }
+            // Every thread is busy: the client that has waited longest for
+            // nothing gives way, and its thread takes this one.
+            let now = Instant::now();
+            if let Some(seat) = crew.longest_silent(now) {
+                let mut victim = seat.lock();
+                victim.next = Some(job);
+                victim.ask_to_give_way();
+                return;
+            }
+            crew = shared.wait_for_room(crew, now);
         }
     }
 
-    /// For an accept loop that has run out of file
-    /// descriptors: asks silent clients to leave, and waits
-    /// until one has, or for at most `limit`.
+    /// For an accept loop that has run out of file descriptors: asks the
+    /// client that has waited longest for nothing to give way, and waits
+    /// until some client has left, or for at most `limit`.
     pub fn wait_for_a_departure(&self, limit: Duration) {
         let shared = &self.shared;
-        let state = shared.lock();
-        shared.patience.set_others_wait(true);
-        let _ = shared
-            .thread_freed
-            .wait_timeout(state, limit)
+        let mut crew = shared.lock();
+        if crew.victim.is_none() {
+            if let Some(seat) = crew
+                .longest_silent(Instant::now())
+                .map(Arc::clone)
+            {
+                crew.victim = Some(seat.number);
+                seat.lock().ask_to_give_way();
+            }
+        }
+        crew.accept_loop_waits = true;
+        let (mut crew, _) = shared
+            .room_made
+            .wait_timeout(crew, limit)
             .unwrap_or_else(PoisonError::into_inner);
-        shared.patience.set_others_wait(false);
+        crew.accept_loop_waits = false;
     }
 
-    fn start_thread(&mut self) {
+    /// Starts a thread for `seat`; on failure, the bound becomes the
+    /// threads the crew has, and the log says so once.
+    fn start_thread(
+        &self,
+        seat: Arc<Seat>,
+    ) -> io::Result<()> {
         let shared = Arc::clone(&self.shared);
-        let handler = self.handler;
-        let started = thread::Builder::new()
-            .name("client".to_string())
-            .stack_size(THREAD_STACK_SIZE)
-            .spawn(move || {
-                serve_clients(&shared, handler)
-            });
-        match started {
-            Ok(_) => self.threads_started += 1,
-            // The system would not give us another thread. The client stays
-            // queued for the threads we have, and the next hand-off tries
-            // again; with no thread at all, it waits for the next.
-            Err(error) => say!(
-                "[!] could not start a client thread: {error}"
-            ),
+        let seat_if_refused = Arc::clone(&seat);
+        let started = address_space::room_for_a_thread(
+            THREAD_STACK_SIZE,
+        )
+        .and_then(|()| {
+            #[cfg(test)]
+            tests::maybe_refuse_a_thread(&shared)?;
+            thread::Builder::new()
+                .name("client".to_string())
+                .stack_size(THREAD_STACK_SIZE)
+                .spawn(move || {
+                    serve_clients(shared, seat)
+                })
+        });
+        let Err(error) = started else {
+            return Ok(());
+        };
+        let mut crew = self.shared.lock();
+        crew.threads -= 1;
+        crew.retired.push(seat_if_refused);
+        let threads = crew.threads;
+        if threads > 0 && crew.max_threads > threads {
+            crew.max_threads = threads;
+            drop(crew);
+            say!(
+                "[!] could not start a client thread: {error}; \
+                 serving at most {threads} clients at once from now on"
+            );
         }
+        Err(error)
     }
 }
 
-/// One thread's life: wait for a client, serve it, and
-/// again.
-fn serve_clients(shared: &Shared, handler: Handler) {
-    let mut state = shared.lock();
-    loop {
-        state.idle_threads += 1;
-        let (client, address) = loop {
-            if let Some(queued) = state.queue.pop_front()
-            {
-                break queued;
-            }
-            state =
-                shared.wait(&shared.client_queued, state);
+/// One thread's life: serve the client it was given, then wait for the
+/// next, until it retires.
+fn serve_clients(shared: Arc<Shared>, seat: Arc<Seat>) {
+    MY_SEAT.with(|mine| {
+        *mine.borrow_mut() = Some(Arc::clone(&seat))
+    });
+    while let Some(job) = shared.next_client(&seat) {
+        let Job { handler, client, address } = job;
+        let Some(client) = shared
+            .wait_for_first_byte(&seat, client, address)
+        else {
+            continue;
         };
-        state.idle_threads -= 1;
-        drop(state);
-        // A panic in the handler ends this client, not
-        // this thread; its message still reaches stderr.
-        let patience = &shared.patience;
+        // A panic in the handler ends this client, not this thread; its
+        // message still reaches stderr. The socket is closed by now.
         let served =
             panic::catch_unwind(AssertUnwindSafe(|| {
-                handler(client, address, patience)
+                handler(client, address)
             }));
         if let Ok(Err(error)) = served {
             say!("[!] {address}: {error:#}");
         }
-        // The client's socket is closed by now, even after
-        // a panic. This thread counts as idle again before
-        // the lock is released, so an accept loop that
-        // wakes up here finds it.
-        state = shared.lock();
-        shared.thread_freed.notify_one();
     }
+}
+
+/// Locks ignoring poison. The state changes only in short steps under a
+/// lock, never while a handler runs, so a panic cannot leave it
+/// half-changed.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Shared {
-    /// The state is changed only in short steps under the lock, never while
-    /// a handler runs, so a panic can never leave it half-changed: a
-    /// poisoned lock is safe to use.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, CrewState> {
+        lock(&self.crew)
     }
 
-    fn wait<'a>(
+    /// Waits until something may have made room: a thread came free, or a
+    /// client will soon have been silent long enough to give way.
+    fn wait_for_room<'a>(
         &self,
-        condvar: &Condvar,
-        state: MutexGuard<'a, State>,
-    ) -> MutexGuard<'a, State> {
-        condvar
-            .wait(state)
-            .unwrap_or_else(PoisonError::into_inner)
+        mut crew: MutexGuard<'a, CrewState>,
+        now: Instant,
+    ) -> MutexGuard<'a, CrewState> {
+        let soonest = crew
+            .seats
+            .iter()
+            .filter_map(|seat| {
+                let seat = seat.lock();
+                seat.may_give_way().then(|| {
+                    (seat.since + LEAST_SILENCE)
+                        .saturating_duration_since(now)
+                })
+            })
+            .min()
+            .unwrap_or(LEAST_SILENCE);
+        let timeout = soonest.clamp(
+            Duration::from_millis(1),
+            LEAST_SILENCE,
+        );
+        crew.accept_loop_waits = true;
+        let (mut crew, _) = self
+            .room_made
+            .wait_timeout(crew, timeout)
+            .unwrap_or_else(PoisonError::into_inner);
+        crew.accept_loop_waits = false;
+        crew
     }
-}
 
-impl Patience {
-    fn set_others_wait(&self, waiting: bool) {
-        self.others_wait
-            .store(waiting, Ordering::Relaxed);
-    }
-
-    /// Reads what the client sends, once, like Python's `recv(1024)`.
-    ///
-    /// Gives up after `-w` seconds; or sooner for a client that has sent
-    /// nothing for at least [`READ_SLICE`] while others wait for a thread.
-    pub fn read_request(
+    /// Marks the seat idle and waits for its next client. Returns `None`
+    /// when the thread should retire.
+    fn next_client(
         &self,
-        socket: &mut TcpStream,
-        buffer: &mut [u8],
-    ) -> anyhow::Result<usize> {
-        let started = Instant::now();
-        let mut slice = Duration::ZERO;
+        seat: &Arc<Seat>,
+    ) -> Option<Job> {
+        {
+            let mut mine = seat.lock();
+            mine.stage = Stage::Idle;
+            mine.address = None;
+            mine.waiting_on = None;
+            mine.asked_to_give_way = false;
+            // A newcomer handed over while this thread gave way.
+            if let Some(job) = mine.next.take() {
+                mine.begin(Stage::FirstByte, job.address);
+                drop(mine);
+                self.clear_victim(seat);
+                return Some(job);
+            }
+        }
+        {
+            let mut crew = self.lock();
+            if crew.victim == Some(seat.number) {
+                crew.victim = None;
+            }
+            crew.idle.push(Arc::clone(seat));
+            if crew.accept_loop_waits {
+                self.room_made.notify_one();
+            }
+        }
+        let mut idle_since = Instant::now();
+        let mut mine = seat.lock();
         loop {
-            let waited = started.elapsed();
-            let left = match self.wait {
-                Some(wait) if waited >= wait => {
-                    let seconds = wait.as_secs_f64();
-                    bail!(
-                        "sent nothing for {seconds} s: timed out"
-                    );
-                }
-                Some(wait) => wait - waited,
-                None => READ_SLICE,
-            };
-            if left.min(READ_SLICE) != slice {
-                slice = left.min(READ_SLICE);
-                socket.set_read_timeout(Some(slice))?;
+            if let Some(job) = mine.next.take() {
+                mine.asleep = false;
+                mine.begin(Stage::FirstByte, job.address);
+                return Some(job);
             }
-            match socket.read(buffer) {
-                Err(error) if still_silent(&error) => {}
-                result => {
-                    return result.context(
-                        "could not read the request",
-                    );
+            let left = self
+                .idle_retirement
+                .saturating_sub(idle_since.elapsed());
+            if left.is_zero() {
+                drop(mine);
+                let mut crew = self.lock();
+                let position =
+                    crew.idle.iter().position(|idle| {
+                        Arc::ptr_eq(idle, seat)
+                    });
+                // Still idle: nobody is handing it a client.
+                if let Some(position) = position {
+                    if crew.threads > FLOOR_THREADS {
+                        crew.idle.remove(position);
+                        crew.threads -= 1;
+                        crew.retired
+                            .push(Arc::clone(seat));
+                        return None;
+                    }
+                    idle_since = Instant::now();
                 }
+                drop(crew);
+                mine = seat.lock();
+                continue;
             }
-            if self.others_wait.load(Ordering::Relaxed) {
-                let seconds =
-                    started.elapsed().as_secs_f64();
-                bail!(
-                    "sent nothing for {seconds:.1} s while \
-                     another client waited: dropped to make room"
+            mine.asleep = true;
+            mine = seat
+                .wake
+                .wait_timeout(mine, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    fn clear_victim(&self, seat: &Seat) {
+        let mut crew = self.lock();
+        if crew.victim == Some(seat.number) {
+            crew.victim = None;
+        }
+    }
+
+    /// Waits up to `-w` for the client's first byte, and gives way if
+    /// asked to. Returns the client when there is something to read (or
+    /// the client has closed); otherwise says why it was dropped.
+    fn wait_for_first_byte(
+        &self,
+        seat: &Seat,
+        client: TcpStream,
+        address: SocketAddr,
+    ) -> Option<TcpStream> {
+        let wait = self.wait;
+        let set_up =
+            client.set_read_timeout(wait).and_then(
+                |()| client.set_write_timeout(wait),
+            );
+        if let Err(error) = set_up {
+            say!("[!] {address}: {error}");
+            return None;
+        }
+        let (client, peeked, gave_way) = give_way_while(
+            seat,
+            client,
+            peek_through_signals,
+        );
+        match (peeked, gave_way) {
+            (Ok(0) | Err(_), Some(waited)) => {
+                say_gave_way(seat, waited);
+                None
+            }
+            // Data (or the client's close) is there: serve it, even if it
+            // arrived just as we were asked to give way.
+            (Ok(_), asked) => {
+                let mut mine = seat.lock();
+                mine.stage = Stage::Serving;
+                mine.asked_to_give_way = false;
+                drop(mine);
+                if asked.is_some() {
+                    self.refuse_to_give_way(seat);
+                }
+                Some(client)
+            }
+            (Err(error), None)
+                if common::is_timeout(&error) =>
+            {
+                let seconds = wait
+                    .unwrap_or_default()
+                    .as_secs_f64();
+                say!(
+                    "[!] {address}: sent nothing for {seconds} s: timed out"
                 );
+                None
             }
+            (Err(error), None) => {
+                say!(
+                    "[!] {address}: could not read the request: {error}"
+                );
+                None
+            }
+        }
+    }
+
+    /// The client sent data just as it was asked to give way: it is served
+    /// all the same, and the accept loop picks another.
+    fn refuse_to_give_way(&self, seat: &Seat) {
+        let mut crew = self.lock();
+        if crew.victim == Some(seat.number) {
+            crew.victim = None;
+        }
+        if crew.accept_loop_waits {
+            self.room_made.notify_one();
         }
     }
 }
 
-/// A read that timed out, or that a signal interrupted,
-/// only means that nothing has arrived yet.
-fn still_silent(error: &io::Error) -> bool {
-    common::is_timeout(error)
-        || error.kind() == io::ErrorKind::Interrupted
+/// Runs `wait` on the client's socket as a stretch during which the accept
+/// loop may ask this thread to give way. Returns the socket, what `wait`
+/// returned, and, if it was asked to give way, how long the client had
+/// waited by then.
+fn give_way_while<T>(
+    seat: &Seat,
+    client: TcpStream,
+    wait: impl FnOnce(&TcpStream) -> T,
+) -> (TcpStream, T, Option<Duration>) {
+    let client = Arc::new(client);
+    {
+        let mut mine = seat.lock();
+        mine.waiting_on = Some(Arc::clone(&client));
+        mine.since = Instant::now();
+        if mine.next.is_some() {
+            // A newcomer already waits for this thread.
+            mine.ask_to_give_way();
+        }
+    }
+    let result = wait(&client);
+    let (asked, since) = {
+        let mut mine = seat.lock();
+        mine.waiting_on = None;
+        (mine.asked_to_give_way, mine.since)
+    };
+    let client = Arc::into_inner(client).expect(
+        "the crew should hold no copy of a socket it no longer waits on",
+    );
+    let gave_way = asked.then(|| since.elapsed());
+    (client, result, gave_way)
+}
+
+/// Says in the log that a client was dropped to make room.
+fn say_gave_way(seat: &Seat, waited: Duration) {
+    let (stage, address) = {
+        let mine = seat.lock();
+        (mine.stage, mine.address)
+    };
+    let address = address
+        .map_or_else(String::new, |a| a.to_string());
+    let seconds = waited.as_secs_f64();
+    if stage == Stage::FirstByte {
+        say!(
+            "[!] {address}: sent nothing for {seconds:.1} s while \
+             another client waited: dropped to make room"
+        );
+    } else {
+        say!(
+            "[!] {address}: did not close for {seconds:.1} s after \
+             ACK! while another client waited: dropped to make room"
+        );
+    }
+}
+
+impl CrewState {
+    /// A seat for a new thread, counted as started.
+    fn take_a_seat(&mut self) -> Arc<Seat> {
+        self.threads += 1;
+        if let Some(seat) = self.retired.pop() {
+            return seat;
+        }
+        let seat = Arc::new(Seat {
+            number: self.seats.len(),
+            state: Mutex::new(SeatState {
+                next: None,
+                stage: Stage::Idle,
+                since: Instant::now(),
+                address: None,
+                waiting_on: None,
+                asked_to_give_way: false,
+                asleep: false,
+            }),
+            wake: Condvar::new(),
+        });
+        self.seats.push(Arc::clone(&seat));
+        seat
+    }
+
+    /// The seat whose client has waited longest for nothing, if it has
+    /// waited at least [`LEAST_SILENCE`] and nobody has claimed it yet.
+    fn longest_silent(
+        &self,
+        now: Instant,
+    ) -> Option<&Arc<Seat>> {
+        self.seats
+            .iter()
+            .filter_map(|seat| {
+                let mine = seat.lock();
+                let silent_for =
+                    now.duration_since(mine.since);
+                (mine.may_give_way()
+                    && silent_for >= LEAST_SILENCE)
+                    .then_some((seat, mine.since))
+            })
+            .min_by_key(|(_, since)| *since)
+            .map(|(seat, _)| seat)
+    }
+}
+
+impl Seat {
+    fn lock(&self) -> MutexGuard<'_, SeatState> {
+        lock(&self.state)
+    }
+}
+
+impl SeatState {
+    fn begin(
+        &mut self,
+        stage: Stage,
+        address: SocketAddr,
+    ) {
+        self.stage = stage;
+        self.since = Instant::now();
+        self.address = Some(address);
+    }
+
+    /// Waiting on a silent client, and not yet claimed by a newcomer.
+    fn may_give_way(&self) -> bool {
+        self.waiting_on.is_some()
+            && self.next.is_none()
+            && !self.asked_to_give_way
+    }
+
+    /// Wakes the thread: shutting down the reading side of its client's
+    /// socket ends the `peek` or `read` it waits in at once.
+    fn ask_to_give_way(&mut self) {
+        self.asked_to_give_way = true;
+        if let Some(client) = &self.waiting_on {
+            let _ = client.shutdown(Shutdown::Read);
+        }
+    }
+}
+
+/// `peek`, retried when a signal interrupts it.
+fn peek_through_signals(
+    client: &TcpStream,
+) -> io::Result<usize> {
+    let mut first_byte = [0u8; 1];
+    loop {
+        match client.peek(&mut first_byte) {
+            Err(error)
+                if error.kind()
+                    == io::ErrorKind::Interrupted => {}
+            result => return result,
+        }
+    }
+}
+
+/// For [`crate::graceful_close`]: runs `wait` on a client after `ACK!`,
+/// giving way if the crew asks. Outside a crew thread it just runs `wait`.
+/// Returns the socket and whether it gave way.
+pub fn wait_after_ack<T>(
+    client: TcpStream,
+    wait: impl FnOnce(&TcpStream) -> T,
+) -> (TcpStream, T, bool) {
+    let mine = MY_SEAT.with(|mine| mine.borrow().clone());
+    let Some(seat) = mine else {
+        let result = wait(&client);
+        return (client, result, false);
+    };
+    seat.lock().stage = Stage::Closing;
+    let (client, result, gave_way) =
+        give_way_while(&seat, client, wait);
+    if let Some(waited) = gave_way {
+        say_gave_way(&seat, waited);
+    }
+    seat.lock().stage = Stage::Serving;
+    (client, result, gave_way.is_some())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write as _;
-    use std::net::TcpListener;
-
-    /// A listener on loopback, and `count` connected pairs through it:
-    /// (the client's end, the server's end and its address).
-    fn pairs(
-        count: usize,
-    ) -> Vec<(TcpStream, TcpStream, SocketAddr)> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .expect("loopback");
-        let address =
-            listener.local_addr().expect("bound");
-        (0..count)
-            .map(|_| {
-                let client = TcpStream::connect(address)
-                    .expect("connects");
-                let (server, peer) =
-                    listener.accept().expect("accepts");
-                (client, server, peer)
-            })
-            .collect()
-    }
-
-    /// Answers with the first byte received, and panics when that byte is
-    /// even: a handler with a bug, as a learner's `.unwrap()` might be.
-    fn answer_or_panic(
-        mut socket: TcpStream,
-        _: SocketAddr,
-        patience: &Patience,
-    ) -> anyhow::Result<()> {
-        let mut request = [0u8; 1];
-        let read = patience
-            .read_request(&mut socket, &mut request);
-        if read.expect("the test sends a byte") == 1
-            && request[0] % 2 == 0
-        {
-            // A panic that skips the panic hook, so the test's output stays
-            // quiet; it unwinds all the same.
-            panic::resume_unwind(Box::new(
-                "a bug in the handler",
-            ));
-        }
-        socket.write_all(&request)?;
-        Ok(())
-    }
-
-    /// A handler that panics on every other client costs only those
-    /// clients: the rest are served, and the crew never grows past its
-    /// bound to make up for threads lost.
-    #[test]
-    fn a_panic_costs_one_client_never_a_thread() {
-        const CLIENTS: usize = 40;
-        let mut crew = Crew::new(
-            2,
-            Some(Duration::from_secs(5)),
-            answer_or_panic,
-        );
-        let mut clients = Vec::new();
-        let mut servers = Vec::new();
-        for (number, (mut client, server, address)) in
-            pairs(CLIENTS).into_iter().enumerate()
-        {
-            client
-                .write_all(&[number as u8])
-                .expect("sends");
-            clients.push(client);
-            servers.push((server, address));
-        }
-        // Hand off from another thread: if panics cost threads, hand_off
-        // would wait for ever, and the reads below time out and fail.
-        let accept_loop = thread::spawn(move || {
-            for (server, address) in servers {
-                crew.hand_off(server, address);
-            }
-            crew.threads_started
-        });
-        for (number, mut client) in
-            clients.into_iter().enumerate()
-        {
-            client
-                .set_read_timeout(Some(
-                    Duration::from_secs(5),
-                ))
-                .expect("sets");
-            let mut answer = Vec::new();
-            let _ = client.read_to_end(&mut answer);
-            let expected = if number % 2 == 0 {
-                vec![]
-            } else {
-                vec![number as u8]
-            };
-            assert_eq!(
-                answer, expected,
-                "client {number}"
-            );
-        }
-        assert_eq!(
-            accept_loop.join().expect("all handed off"),
-            2
-        );
-    }
-
-    /// While the accept loop waits for a thread, a silent client is dropped
-    /// after one slice; without a waiter it may stay until `-w`.
-    #[test]
-    fn a_silent_client_makes_room_only_when_someone_waits()
-     {
-        let patience = Patience {
-            wait: Some(Duration::from_millis(600)),
-            others_wait: AtomicBool::new(false),
-        };
-        let (_client, mut socket, _) =
-            pairs(1).pop().expect("one pair");
-        let mut buffer = [0u8; 16];
-
-        let started = Instant::now();
-        let error = patience
-            .read_request(&mut socket, &mut buffer);
-        let error = format!(
-            "{:#}",
-            error.expect_err("nothing was sent")
-        );
-        assert_eq!(
-            error,
-            "sent nothing for 0.6 s: timed out"
-        );
-        assert!(
-            started.elapsed()
-                >= Duration::from_millis(600)
-        );
-
-        patience
-            .others_wait
-            .store(true, Ordering::Relaxed);
-        let started = Instant::now();
-        let error = patience
-            .read_request(&mut socket, &mut buffer);
-        let error = format!(
-            "{:#}",
-            error.expect_err("nothing was sent")
-        );
-        // The silence is measured: at least one 0.2 s slice,
-        // more if this thread woke late on a busy machine.
-        let seconds: f64 = error
-            .strip_prefix("sent nothing for ")
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|number| number.parse().ok())
-            .unwrap_or_else(|| panic!("{error}"));
-        assert!((0.2..0.6).contains(&seconds), "{error}");
-        assert!(
-            error.ends_with(
-                " s while another client waited: dropped to make room"
-            ),
-            "{error}"
-        );
-        assert!(
-            started.elapsed()
-                < Duration::from_millis(600)
-        );
-    }
-}
+mod tests;

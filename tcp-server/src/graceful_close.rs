@@ -10,23 +10,35 @@
 //!
 //! So we say we are done sending (`shutdown(SHUT_WR)`, which sends FIN
 //! after `ACK!`), then read and throw away whatever the client still sends
-//! until it closes its side too, within limits of bytes and time.
+//! until it closes its side too, within limits of bytes and time. In a
+//! thread of the crew, a client that keeps us waiting here gives way to a
+//! newcomer when every thread is busy (see `client_crew.rs`).
 
 use std::io::Read as _;
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
+use crate::client_crew;
+
 /// Read and throw away at most this much after answering...
-const DRAIN_BYTE_LIMIT: usize = 64 * 1024;
+pub const DRAIN_BYTE_LIMIT: usize = 64 * 1024;
 /// ...for at most this long.
-const DRAIN_TIME_LIMIT: Duration = Duration::from_secs(1);
+pub const DRAIN_TIME_LIMIT: Duration =
+    Duration::from_secs(1);
 
 /// Sends FIN after everything written so far, waits (within limits) for
 /// the client to close its side, and closes.
-pub fn close(mut socket: TcpStream) {
+pub fn close(socket: TcpStream) {
     if socket.shutdown(Shutdown::Write).is_err() {
         return; // The connection is already gone.
     }
+    let _ = client_crew::wait_after_ack(socket, drain);
+} // The socket is closed here, when it is dropped.
+
+/// Reads until the client's FIN, [`DRAIN_BYTE_LIMIT`] bytes or
+/// [`DRAIN_TIME_LIMIT`], whichever comes first. Returns the bytes
+/// thrown away.
+pub fn drain(mut socket: &TcpStream) -> usize {
     let deadline = Instant::now() + DRAIN_TIME_LIMIT;
     let mut discarded = [0u8; 4096];
     let mut bytes_discarded = 0;
@@ -45,4 +57,5 @@ pub fn close(mut socket: TcpStream) {
             Ok(count) => bytes_discarded += count,
         }
     }
-} // The socket is closed here, when `socket` is dropped.
+    bytes_discarded
+}

@@ -55,3 +55,13 @@ pub fn bind_failed(
         }
     }
 }
+
+/// Explains a crew that could not start even one thread: the
+/// system's limit on threads or memory is too tight.
+pub fn no_thread(error: io::Error) -> anyhow::Error {
+    common::hint(
+        error,
+        "the system refused a new thread (ulimit -u or -v, or a \
+         container's task limit); raise the limit",
+    )
+}

@@ -15,22 +15,23 @@
 //! script, it reuses a bounded crew of threads and drops
 //! silent clients when others wait (`client_crew.rs`),
 //! closes without a reset (`graceful_close.rs`), and
-//! rides out a shortage of file descriptors
-//! (`accept_errors.rs`). `docs/tcp-server-design.md`
-//! explains why, with what we measured.
+//! sorts accept errors (`accept_errors.rs`).
+//! `docs/tcp-server-design.md` explains why, with what we
+//! measured.
 
 mod accept_errors;
+mod address_space;
 mod client_crew;
 mod graceful_close;
 mod help;
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 
 use accept_errors::AcceptErrors;
 use anyhow::Context as _;
-use client_crew::{Crew, Patience};
+use client_crew::Crew;
 use common::{PythonBytes, say};
 use socket2::{Domain, SockAddr, Socket, Type};
 
@@ -83,49 +84,45 @@ fn run() -> anyhow::Result<()> {
 
     let max_clients =
         arguments.max_clients.unwrap_or(MAX_CLIENTS);
-    let wait = arguments.wait;
-    let mut crew =
-        Crew::new(max_clients, wait, handle_client);
+    let mut crew = Crew::new(max_clients, arguments.wait)
+        .map_err(help::no_thread)?;
     let mut accept_errors = AcceptErrors::default();
     loop {
         // client, addr = server.accept()
         let (client, address) = match server.accept() {
             Ok(accepted) => accepted,
             Err(error) => {
-                accept_errors.handle(error, &crew);
+                accept_errors.handle(error, &crew)?;
                 continue;
             }
         };
         say!("[*] Accepted connection from: {address}");
 
-        // spin up our client thread to handle incoming
-        // data: a thread of the crew runs handle_client.
-        crew.hand_off(client, address);
+        // spin up our client thread to handle incoming data
+        // client_handler = threading.Thread(
+        //     target=handle_client, args=(client,))
+        // client_handler.start(): a thread of the crew runs
+        // handle_client once the client has sent something.
+        crew.start(handle_client, client, address);
     }
 }
 
-/// This is our client handling thread: the crew
-/// runs it for each client, in one of its threads,
-/// and prints any error on a line that names the
-/// client.
+/// This is our client handling thread. An error ends up on
+/// one line of the log that names the client.
 fn handle_client(
     mut client_socket: TcpStream,
     address: SocketAddr,
-    patience: &Patience,
 ) -> anyhow::Result<()> {
-    // just print out what the client sends. Python's
-    // recv waits for ever; ours gives up after -w
-    // seconds, or sooner for a silent client while
-    // others wait.
+    // just print out what the client sends
     let mut request = [0u8; RECV_BUFFER_SIZE];
-    let bytes_read = patience
-        .read_request(&mut client_socket, &mut request)?;
+    let bytes_read = client_socket
+        .read(&mut request)
+        .context("could not read the request")?;
     let received = &request[..bytes_read];
     say!("[*] Received: {}", PythonBytes(received));
 
     // send back a packet. `write_all` is Python's
     // `sendall`.
-    client_socket.set_write_timeout(patience.wait)?;
     client_socket
         .write_all(b"ACK!")
         .context("could not send ACK!")?;

@@ -540,3 +540,170 @@ fn a_silent_client_is_dropped_after_the_wait() {
         )
     );
 }
+
+/// With every thread held by a silent client, one newcomer drops exactly
+/// one of them, the one that has waited longest, and says so; the others
+/// stay connected.
+#[test]
+fn one_newcomer_drops_one_silent_client() {
+    const SILENT: usize = 20;
+    let max_clients = SILENT.to_string();
+    let (server, address) = start(&[
+        "-w",
+        "30",
+        "--max-clients",
+        &max_clients,
+    ]);
+    let mut silent = Vec::new();
+    for _ in 0..SILENT {
+        silent.push(silent_connection(address));
+        // Each one older than the next, in the server's eyes too.
+        thread::sleep(Duration::from_millis(5));
+    }
+    let oldest = silent[0].local_addr().expect("bound");
+    let lines = lines_until(
+        &server,
+        &format!(
+            "[*] Accepted connection from: {}",
+            silent[SILENT - 1]
+                .local_addr()
+                .expect("bound")
+        ),
+    );
+    assert_eq!(lines.len(), SILENT, "{lines:?}");
+    // Long enough that every one may give way.
+    thread::sleep(Duration::from_millis(200));
+    let (newcomer, reply) =
+        support::exchange_from(address, b"newcomer");
+    assert_eq!(reply.expect("a clean end"), b"ACK!");
+    let lines =
+        lines_until(&server, &newcomer.to_string());
+    let dropped: Vec<&String> = lines
+        .iter()
+        .filter(|line| line.starts_with("[!]"))
+        .collect();
+    assert_eq!(dropped.len(), 1, "{lines:?}");
+    assert!(
+        dropped[0].starts_with(&format!(
+            "[!] {oldest}: sent nothing for "
+        )) && dropped[0].ends_with(
+            " s while another client waited: dropped to make room"
+        ),
+        "{lines:?}"
+    );
+    // The oldest sees the end of its stream; the others are still held.
+    let mut first = &silent[0];
+    first.set_read_timeout(Some(DEADLINE)).expect("sets");
+    assert_eq!(
+        first.read(&mut [0u8; 1]).expect("an end"),
+        0
+    );
+    for (number, client) in
+        silent.iter().enumerate().skip(1)
+    {
+        client.set_nonblocking(true).expect("sets");
+        let read = (&*client).read(&mut [0u8; 1]);
+        assert!(
+            matches!(&read, Err(error) if error.kind() == ErrorKind::WouldBlock),
+            "silent client {number}: {read:?}"
+        );
+    }
+}
+
+/// A client that got `ACK!` but never closes holds its thread only until
+/// somebody needs it: then it is dropped with a line that says what it
+/// did not do.
+#[test]
+fn a_client_that_never_closes_gives_way() {
+    let (server, address) =
+        start(&["-w", "30", "--max-clients", "1"]);
+    let mut lingering =
+        TcpStream::connect(address).expect("connects");
+    let lingering_address =
+        lingering.local_addr().expect("bound");
+    lingering.write_all(b"hello").expect("sends");
+    lingering
+        .set_read_timeout(Some(DEADLINE))
+        .expect("sets");
+    let mut reply = Vec::new();
+    lingering
+        .read_to_end(&mut reply)
+        .expect("ACK! and FIN");
+    assert_eq!(reply, b"ACK!");
+    // The server now waits (up to 1 s) for this client to close.
+    thread::sleep(Duration::from_millis(150));
+    let started = Instant::now();
+    let (newcomer, reply) =
+        support::exchange_from(address, b"newcomer");
+    assert_eq!(reply.expect("a clean end"), b"ACK!");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(700),
+        "{took:?}"
+    );
+    let lines =
+        lines_until(&server, &newcomer.to_string());
+    let dropped: Vec<&String> = lines
+        .iter()
+        .filter(|line| line.starts_with("[!]"))
+        .collect();
+    assert_eq!(dropped.len(), 1, "{lines:?}");
+    assert!(
+        dropped[0].starts_with(&format!(
+            "[!] {lingering_address}: did not close for "
+        )) && dropped[0].ends_with(
+            " s after ACK! while another client waited: dropped to make room"
+        ),
+        "{lines:?}"
+    );
+}
+
+/// However small `-w` is, clients whose request is already waiting are
+/// served: the server is paused (SIGSTOP) while 20 clients connect and
+/// send, then resumed.
+#[cfg(unix)]
+#[test]
+fn a_tiny_wait_serves_requests_already_there() {
+    let (server, address) = start(&["-w", "1e-9"]);
+    let signal = |name: &str| {
+        let status = Command::new("kill")
+            .args([name, &server.id().to_string()])
+            .status()
+            .expect("kill should run");
+        assert!(status.success(), "kill {name}");
+    };
+    signal("-STOP");
+    let clients: Vec<TcpStream> = (0..20)
+        .map(|number| {
+            let mut client = silent_connection(address);
+            client
+                .write_all(
+                    format!("request {number}")
+                        .as_bytes(),
+                )
+                .expect("sends");
+            client
+                .set_read_timeout(Some(DEADLINE))
+                .expect("sets");
+            client
+        })
+        .collect();
+    signal("-CONT");
+    for (number, mut client) in
+        clients.into_iter().enumerate()
+    {
+        let mut reply = Vec::new();
+        client
+            .read_to_end(&mut reply)
+            .expect("a clean end");
+        assert_eq!(reply, b"ACK!", "client {number}");
+    }
+    let lines = lines_until(
+        &server,
+        "[*] Received: b'request 19'",
+    );
+    assert!(
+        !lines.iter().any(|line| line.starts_with("[!]")),
+        "{lines:?}"
+    );
+}
