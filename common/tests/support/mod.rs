@@ -440,3 +440,28 @@ pub fn assert_help(program: &str, expected: &str) {
         );
     }
 }
+
+/// `-V` and `--version` print the program's name and the workspace's version
+/// on one line, and exit with status 0.
+pub fn assert_version(program: &str, name: &str) {
+    for flag in ["-V", "--version"] {
+        let output = run_with_limit(
+            Command::new(program).arg(flag),
+            DEADLINE,
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{flag}"
+        );
+        assert_eq!(
+            text(&output.stdout),
+            format!(
+                "{name} {}\n",
+                env!("CARGO_PKG_VERSION")
+            ),
+            "{flag}"
+        );
+        assert_eq!(text(&output.stderr), "", "{flag}");
+    }
+}
