@@ -41,8 +41,8 @@ fn run() -> anyhow::Result<()> {
     let target_port = arguments.port;
     let target =
         format!("{target_host} port {target_port}");
-    // -w SECS is one deadline for every address, the send
-    // and the read: Python's timeout counts for each try.
+    // -w SECS is one deadline for every address we try,
+    // and the read. Python's timeout counts for each try.
     let deadline =
         common::Deadline::after(arguments.wait);
     // Python's connect() looks the name up by itself.
@@ -92,8 +92,8 @@ fn run() -> anyhow::Result<()> {
     // receive data. One `read` returns what has arrived
     // so far, up to 4096 bytes: TCP carries a stream of
     // bytes, not messages. We keep the count, and use
-    // only that much of the buffer.
-    // Python waits for ever; we stop at the deadline.
+    // only that much of the buffer. Python waits for
+    // ever; we stop at the deadline.
     client.set_read_timeout(deadline.time_left())?;
     let mut response = [0u8; RECV_BUFFER_SIZE];
     let bytes_read = client

@@ -6,6 +6,8 @@
 //! it in the programs. Every wait here has a deadline.
 #![allow(dead_code)] // Each test file uses only some of these helpers.
 
+pub mod exercises;
+
 use std::io::{
     BufRead as _, BufReader, Read as _, Write as _,
 };
