@@ -25,7 +25,8 @@ use common::{PythonBytes, say};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 /// The course's request, byte for byte.
-const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: google.com\r\n\r\n";
+const REQUEST: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: google.com\r\n\r\n";
 
 /// Python: `client.recv(4096)` takes at most this many
 /// bytes.
@@ -39,13 +40,16 @@ fn run() -> anyhow::Result<()> {
     let arguments = help::PROGRAM.parse();
     let target_host = arguments.host.as_str();
     let target_port = arguments.port;
-    let target = format!("{target_host} port {target_port}");
+    let target =
+        format!("{target_host} port {target_port}");
     // -w SECS is one deadline for every address we try,
     // and the read. Python's timeout counts for each try.
-    let deadline = common::Deadline::after(arguments.wait);
+    let deadline =
+        common::Deadline::after(arguments.wait);
     // Python's connect() looks the name up by itself.
-    let addresses = common::lookup(target_host, target_port)
-        .map_err(help::lookup_failed)?;
+    let addresses =
+        common::lookup(target_host, target_port)
+            .map_err(help::lookup_failed)?;
 
     // A name may have several addresses: like Python's
     // socket.create_connection(), try each in turn.
@@ -54,7 +58,8 @@ fn run() -> anyhow::Result<()> {
     for address in addresses {
         // create a socket object
         let domain = Domain::for_address(address);
-        let client = Socket::new(domain, Type::STREAM, None)?;
+        let client =
+            Socket::new(domain, Type::STREAM, None)?;
         // connect the client, by the deadline
         let peer = SockAddr::from(address);
         let wait = deadline.time_left();
@@ -73,15 +78,17 @@ fn run() -> anyhow::Result<()> {
         break;
     }
     let Some(mut client) = connected else {
-        return Err(help::connect_failed(&target, &failures));
+        return Err(help::connect_failed(
+            &target, &failures,
+        ));
     };
 
     // send some data. `write_all` is Python's `sendall`:
     // it loops until the kernel has taken every byte,
     // where `send` may take only some of them.
-    client
-        .write_all(REQUEST)
-        .with_context(|| format!("could not send to {target}"))?;
+    client.write_all(REQUEST).with_context(|| {
+        format!("could not send to {target}")
+    })?;
 
     // receive data until the server closes its side: then
     // `read` returns 0. Each `read` returns what has arrived
@@ -92,8 +99,9 @@ fn run() -> anyhow::Result<()> {
     loop {
         // Python waits for ever; we stop at the deadline.
         client.set_read_timeout(deadline.time_left())?;
-        let bytes_read =
-            client.read(&mut chunk).map_err(help::read_failed(&target))?;
+        let bytes_read = client
+            .read(&mut chunk)
+            .map_err(help::read_failed(&target))?;
         if bytes_read == 0 {
             break;
         }

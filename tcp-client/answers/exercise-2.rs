@@ -36,13 +36,16 @@ fn run() -> anyhow::Result<()> {
     let arguments = help::PROGRAM.parse();
     let target_host = arguments.host.as_str();
     let target_port = arguments.port;
-    let target = format!("{target_host} port {target_port}");
+    let target =
+        format!("{target_host} port {target_port}");
     // -w SECS is one deadline for every address we try,
     // and the read. Python's timeout counts for each try.
-    let deadline = common::Deadline::after(arguments.wait);
+    let deadline =
+        common::Deadline::after(arguments.wait);
     // Python's connect() looks the name up by itself.
-    let addresses = common::lookup(target_host, target_port)
-        .map_err(help::lookup_failed)?;
+    let addresses =
+        common::lookup(target_host, target_port)
+            .map_err(help::lookup_failed)?;
 
     // A name may have several addresses: like Python's
     // socket.create_connection(), try each in turn.
@@ -51,7 +54,8 @@ fn run() -> anyhow::Result<()> {
     for address in addresses {
         // create a socket object
         let domain = Domain::for_address(address);
-        let client = Socket::new(domain, Type::STREAM, None)?;
+        let client =
+            Socket::new(domain, Type::STREAM, None)?;
         // connect the client, by the deadline
         let peer = SockAddr::from(address);
         let wait = deadline.time_left();
@@ -70,7 +74,9 @@ fn run() -> anyhow::Result<()> {
         break;
     }
     let Some(mut client) = connected else {
-        return Err(help::connect_failed(&target, &failures));
+        return Err(help::connect_failed(
+            &target, &failures,
+        ));
     };
 
     // send some data. `write_all` is Python's `sendall`:
@@ -84,10 +90,11 @@ fn run() -> anyhow::Result<()> {
         target_host.to_string()
     };
     // Python: f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n"
-    let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
-    client
-        .write_all(request.as_bytes())
-        .with_context(|| format!("could not send to {target}"))?;
+    let request =
+        format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    client.write_all(request.as_bytes()).with_context(
+        || format!("could not send to {target}"),
+    )?;
 
     // receive data. One `read` returns what has arrived
     // so far, up to 4096 bytes: TCP carries a stream of
@@ -96,8 +103,9 @@ fn run() -> anyhow::Result<()> {
     // ever; we stop at the deadline.
     client.set_read_timeout(deadline.time_left())?;
     let mut response = [0u8; RECV_BUFFER_SIZE];
-    let bytes_read =
-        client.read(&mut response).map_err(help::read_failed(&target))?;
+    let bytes_read = client
+        .read(&mut response)
+        .map_err(help::read_failed(&target))?;
 
     // Dropping the stream closes the socket.
     drop(client);

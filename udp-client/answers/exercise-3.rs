@@ -39,12 +39,14 @@ fn run() -> anyhow::Result<()> {
     // has no connection to try each address with, so we
     // take the first: IPv4 if the name has it. (The
     // list is never empty: lookup fails instead.)
-    let target_address = common::lookup(target_host, target_port)?[0];
+    let target_address =
+        common::lookup(target_host, target_port)?[0];
 
     // create a socket object
     let domain = Domain::for_address(target_address);
-    let client = Socket::new(domain, Type::DGRAM, None)
-        .context("could not create a UDP socket")?;
+    let client =
+        Socket::new(domain, Type::DGRAM, None)
+            .context("could not create a UDP socket")?;
     // Python waits for ever; we stop after -w SECS.
     common::options::set_timeouts(&client, wait)?;
     // socket2's Socket becomes std's UdpSocket.
@@ -54,21 +56,20 @@ fn run() -> anyhow::Result<()> {
     // For UDP this sends nothing: the system only records
     // the peer. Then `send` goes there, and the system's
     // "port unreachable" answer reaches us as an error.
-    client
-        .connect(target_address)
-        .with_context(|| format!("could not connect to {target_address}"))?;
+    client.connect(target_address)?;
 
     // send some data: one whole datagram, to the peer we
     // connected to. The first send picks a free local port.
-    client
-        .send(b"AAABBBCCC")
-        .with_context(|| format!("could not send to {target_address}"))?;
+    client.send(b"AAABBBCCC").with_context(|| {
+        format!("could not send to {target_address}")
+    })?;
 
     // receive some data: one datagram, and who sent it.
     let mut data = [0u8; RECV_BUFFER_SIZE];
-    let (bytes_received, sender_address) = client
-        .recv_from(&mut data)
-        .map_err(|error| help::receive_failed(error, target_address))?;
+    let (bytes_received, sender_address) =
+        client.recv_from(&mut data).map_err(|error| {
+            help::receive_failed(error, target_address)
+        })?;
 
     // Dropping the socket closes it.
     drop(client);

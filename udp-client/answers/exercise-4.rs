@@ -40,12 +40,14 @@ fn run() -> anyhow::Result<()> {
     // has no connection to try each address with, so we
     // take the first: IPv4 if the name has it. (The
     // list is never empty: lookup fails instead.)
-    let target_address = common::lookup(target_host, target_port)?[0];
+    let target_address =
+        common::lookup(target_host, target_port)?[0];
 
     // create a socket object
     let domain = Domain::for_address(target_address);
-    let client = Socket::new(domain, Type::DGRAM, None)
-        .context("could not create a UDP socket")?;
+    let client =
+        Socket::new(domain, Type::DGRAM, None)
+            .context("could not create a UDP socket")?;
     // Python waits for ever; we stop after -w SECS.
     common::options::set_timeouts(&client, wait)?;
     // socket2's Socket becomes std's UdpSocket.
@@ -53,10 +55,9 @@ fn run() -> anyhow::Result<()> {
 
     // send some data: three datagrams. The three texts have
     // one type, `&str`; `.as_bytes()` gives each one's bytes.
-    for message in ["one", "two", "three"] {
+    for text in ["one", "two", "three"] {
         client
-            .send_to(message.as_bytes(), target_address)
-            .with_context(|| format!("could not send to {target_address}"))?;
+            .send_to(text.as_bytes(), target_address)?;
     }
 
     // receive some data: one datagram per `recv_from`, until
@@ -64,15 +65,18 @@ fn run() -> anyhow::Result<()> {
     let mut data = [0u8; RECV_BUFFER_SIZE];
     let mut datagrams_received = 0;
     loop {
-        let received = client.recv_from(&mut data);
-        let (bytes_received, sender_address) = match received {
-            Ok(received) => received,
-            // Nothing for -w SECS: the peer is done.
-            Err(error) if common::is_timeout(&error) => break,
-            Err(error) => {
-                return Err(help::receive_failed(error, target_address));
-            }
-        };
+        let reply = client.recv_from(&mut data);
+        // Is it an error, and a timeout? The peer is done.
+        if reply.as_ref().is_err_and(common::is_timeout) {
+            break;
+        }
+        let (bytes_received, sender_address) = reply
+            .map_err(|error| {
+                help::receive_failed(
+                    error,
+                    target_address,
+                )
+            })?;
         say!("{}", PythonBytes(&data[..bytes_received]));
         help::note_sender(sender_address, target_address);
         datagrams_received += 1;
