@@ -21,7 +21,7 @@ use std::net::TcpStream;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use common::{PythonBytes, say};
+use common::{Deadline, PythonBytes, say};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 /// Python: `client.recv(4096)` takes at most this many
@@ -40,8 +40,7 @@ fn run() -> anyhow::Result<()> {
         format!("{target_host} port {target_port}");
     // -w SECS is one deadline for every address we try,
     // and the read. Python's timeout counts for each try.
-    let deadline =
-        common::Deadline::after(arguments.wait);
+    let deadline = Deadline::after(arguments.wait);
     // Python's connect() looks the name up by itself.
     let addresses =
         common::lookup(target_host, target_port)
