@@ -12,7 +12,7 @@ use support::exercises::verdict;
 /// What `cargo test -p udp-client --test check` prints for the untouched
 /// starting points.
 const UNSOLVED: [&str; 2] = [
-    "exercise 3: waited for a reply that never came; `connect` the socket before sending, so that \"port unreachable\" reaches it",
+    "exercise 3: waited for a reply; connect first to hear \"port unreachable\"",
     "exercise 4: sent b'AAABBBCCC'; send b'one', b'two' and b'three', a datagram each",
 ];
 

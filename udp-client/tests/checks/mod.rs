@@ -76,8 +76,7 @@ fn hears_port_unreachable(
         return Err(
             if stopped.starts_with("error: no reply from")
             {
-                "waited for a reply that never came; `connect` the socket before \
-             sending, so that \"port unreachable\" reaches it"
+                "waited for a reply; connect first to hear \"port unreachable\""
                 .to_string()
             } else {
                 format!(
