@@ -2,8 +2,10 @@
 //! `[-w SECS] [--max-clients N] [HOST] [PORT]`.
 //!
 //! Like clap, [`Program::parse`] ends the process itself when there is
-//! nothing to run: `-h`/`--help` prints the help and exits with status 0, and a usage error prints one line saying what is wrong, then the
-//! usage, and exits with status 2.
+//! nothing to run: `-h`/`--help` prints the help and `-V`/`--version` the
+//! version, and both exit with status 0. A usage error prints three lines,
+//! `error: ` and what is wrong, `usage: ` and the usage, then
+//! `for more, try --help`, and exits with status 2.
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -15,6 +17,10 @@ const USAGE_ERROR_STATUS: i32 = 2;
 
 /// The last line of a usage error.
 pub const TRY_HELP: &str = "for more, try --help";
+
+/// What `--version` prints after the name. Every program takes its version
+/// from the workspace's `Cargo.toml`, so `common`'s is theirs too.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// What one program accepts, and how its `--help` describes it.
 pub struct Program {
@@ -60,6 +66,8 @@ pub enum Outcome {
     Run(Arguments),
     /// Print the help and exit with status 0.
     Help,
+    /// Print the name and version and exit with status 0.
+    Version,
 }
 
 impl Program {
@@ -69,6 +77,10 @@ impl Program {
         match self.read(std::env::args_os().skip(1).collect()) {
             Ok(Outcome::Run(arguments)) => arguments,
             Ok(Outcome::Help) => exit_after(&mut io::stdout(), &self.help(), 0),
+            Ok(Outcome::Version) => {
+                let version = format!("{} {VERSION}\n", self.name);
+                exit_after(&mut io::stdout(), &version, 0)
+            }
             Err(message) => {
                 let usage = self.usage();
                 let text = format!("error: {message}\n{usage}\n{TRY_HELP}\n");
@@ -97,6 +109,7 @@ impl Program {
             };
             match argument.as_str() {
                 "-h" | "--help" => return Ok(Outcome::Help),
+                "-V" | "--version" => return Ok(Outcome::Version),
                 "-w" => wait = parse_wait(&value()?)?,
                 "--max-clients" if max_clients.is_some() => {
                     max_clients = Some(parse_count(&value()?)?)
@@ -163,6 +176,7 @@ impl Program {
             );
         }
         row("-h, --help", &"print this help");
+        row("-V, --version", &"print the version");
         let example = self.example.replace('\n', "\n  ");
         help + &format!("\nExample, in two terminals:\n  {example}\n")
     }
@@ -263,6 +277,8 @@ mod tests {
         let after_dashes = run(&CLIENT, &["--", "-h"]);
         assert_eq!(after_dashes.host, "-h");
         assert_eq!(read(&CLIENT, &["x", "--help"]), Ok(Outcome::Help));
+        assert_eq!(read(&CLIENT, &["-V"]), Ok(Outcome::Version));
+        assert_eq!(read(&SERVER, &["--version", "x"]), Ok(Outcome::Version));
     }
 
     /// Bad values name themselves; a client has no port 0 and no

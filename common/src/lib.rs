@@ -6,18 +6,21 @@
 //!
 //! - [`cli`]: the `[-w SECS] [HOST] [PORT]` command line, with `--help`.
 //! - [`lookup`]: a name's addresses, IPv4 first, as the scripts use them.
+//! - [`Deadline`]: `-w SECS` as one deadline for a whole run.
 //! - [`options`]: socket options set with socket2.
 //! - [`PythonBytes`]: bytes printed exactly as Python's `print(some_bytes)`.
 //! - [`say!`], [`exit_status`], [`hint`]: lines for the user, and an error
 //!   report that fits on one line, with advice on a `help:` line.
 
 pub mod cli;
+mod deadline;
 mod lookup;
 pub mod options;
 mod python_bytes;
 #[doc(hidden)]
 pub mod report;
 
+pub use deadline::Deadline;
 pub use lookup::lookup;
 pub use python_bytes::PythonBytes;
 pub use report::{exit_status, hint, is_timeout};

@@ -68,22 +68,25 @@ pub fn connect_failed(
     }
 }
 
-/// A read timeout says what to do about it; other errors are passed on.
+/// What a failed read from `target` becomes, for `map_err`: a read
+/// timeout says what to do about it; other errors are passed on.
 pub fn read_failed(
-    error: io::Error,
     target: &str,
-) -> anyhow::Error {
-    if common::is_timeout(&error) {
-        common::hint(
-            anyhow::anyhow!(
-                "no reply from {target} in time"
-            ),
-            "wait longer with -w SECS, or -w 0 to wait forever",
-        )
-    } else {
-        anyhow::Error::new(error).context(format!(
-            "could not read the reply from {target}"
-        ))
+) -> impl Fn(io::Error) -> anyhow::Error {
+    move |error| {
+        if common::is_timeout(&error) {
+            common::hint(
+                anyhow::anyhow!(
+                    "no reply from {target} in time"
+                ),
+                "wait longer with -w SECS, or -w 0 to wait \
+                 forever",
+            )
+        } else {
+            anyhow::Error::new(error).context(format!(
+                "could not read the reply from {target}"
+            ))
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use std::net::TcpStream;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use common::{PythonBytes, say};
+use common::{Deadline, PythonBytes, say};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 /// The course's request, byte for byte.
@@ -41,7 +41,9 @@ fn run() -> anyhow::Result<()> {
     let target_port = arguments.port;
     let target =
         format!("{target_host} port {target_port}");
-    let wait = arguments.wait;
+    // -w SECS is one deadline for every address we try,
+    // and the read. Python's timeout counts for each try.
+    let deadline = Deadline::after(arguments.wait);
     // Python's connect() looks the name up by itself.
     let addresses =
         common::lookup(target_host, target_port)
@@ -56,10 +58,9 @@ fn run() -> anyhow::Result<()> {
         let domain = Domain::for_address(address);
         let client =
             Socket::new(domain, Type::STREAM, None)?;
-        // Python waits for ever; we stop after -w SECS.
-        common::options::set_timeouts(&client, wait)?;
-        // connect the client
+        // connect the client, by the deadline
         let peer = SockAddr::from(address);
+        let wait = deadline.time_left();
         let attempt = if let Some(limit) = wait {
             client.connect_timeout(&peer, limit)
         } else {
@@ -90,12 +91,13 @@ fn run() -> anyhow::Result<()> {
     // receive data. One `read` returns what has arrived
     // so far, up to 4096 bytes: TCP carries a stream of
     // bytes, not messages. We keep the count, and use
-    // only that much of the buffer.
+    // only that much of the buffer. Python waits for
+    // ever; we stop at the deadline.
+    client.set_read_timeout(deadline.time_left())?;
     let mut response = [0u8; RECV_BUFFER_SIZE];
-    let bytes_read =
-        client.read(&mut response).map_err(|error| {
-            help::read_failed(error, &target)
-        })?;
+    let bytes_read = client
+        .read(&mut response)
+        .map_err(help::read_failed(&target))?;
 
     // Dropping the stream closes the socket.
     drop(client);

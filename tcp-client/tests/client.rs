@@ -5,7 +5,9 @@
 mod support;
 
 use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener};
+use std::net::{
+    SocketAddr, TcpListener, ToSocketAddrs as _,
+};
 use std::process::Command;
 use std::thread;
 use std::time::Duration;
@@ -236,6 +238,15 @@ fn a_non_utf8_argument_is_a_usage_error() {
     );
 }
 
+/// `--version` names the program and its version.
+#[test]
+fn version_names_the_program() {
+    support::assert_version(
+        env!("CARGO_BIN_EXE_tcp-client"),
+        "tcp-client",
+    );
+}
+
 /// `--help` shows the defaults and how to run the client with its partner,
 /// within 80 columns.
 #[test]
@@ -252,6 +263,7 @@ usage: tcp-client [-w SECS] [HOST] [PORT]
   PORT              default: 80
   -w SECS           give up after SECS seconds; 0 waits forever (default: 5)
   -h, --help        print this help
+  -V, --version     print the version
 
 Example, in two terminals:
   cargo run -p tcp-server
@@ -341,6 +353,146 @@ fn a_silent_server_times_out() {
              help: wait longer with -w SECS, or -w 0 to wait forever\n"
         )
     );
+}
+
+/// A listener on `address` whose queue of connections is full, so that the
+/// system drops any new connection's SYN and the client's connect waits.
+/// Returns the listener, the connection that fills its queue, and its port;
+/// `None` if the address cannot be bound.
+fn full_listener(
+    address: &str,
+) -> Option<(socket2::Socket, std::net::TcpStream, u16)> {
+    let address: SocketAddr =
+        address.parse().expect("a literal address");
+    let listener = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::STREAM,
+        None,
+    )
+    .expect("a socket");
+    listener.bind(&address.into()).ok()?;
+    // A backlog of 0 queues one connection and no more.
+    listener.listen(0).expect("listen should work");
+    let bound = listener
+        .local_addr()
+        .expect("bound")
+        .as_socket()
+        .expect("an IP address");
+    let filler = std::net::TcpStream::connect_timeout(
+        &bound, DEADLINE,
+    )
+    .expect("the first connection should queue");
+    Some((listener, filler, bound.port()))
+}
+
+/// Runs tcp-client with `-w 0.5` against `host` and `port`, where every
+/// address's connect waits, and checks that it gives up once, 0.5 s after
+/// it started, naming each address as timed out.
+fn assert_one_deadline(
+    host: &str,
+    port: u16,
+    tried: &[String],
+) {
+    let started = std::time::Instant::now();
+    let output = run_with_limit(
+        tcp_client().args([
+            "-w",
+            "0.5",
+            host,
+            &port.to_string(),
+        ]),
+        Duration::from_secs(10),
+    );
+    let took = started.elapsed();
+    let reasons: Vec<String> = tried
+        .iter()
+        .map(|address| format!("{address}: timed out"))
+        .collect();
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: could not connect to {host} port {port} ({})\n",
+            reasons.join("; ")
+        )
+    );
+    assert_eq!(output.status.code(), Some(1));
+    // Half a second per address would take a second or more.
+    assert!(
+        took >= Duration::from_millis(500),
+        "{took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(950),
+        "{took:?}"
+    );
+}
+
+/// An address that never answers uses up `-w`, and the client gives up
+/// then, with a line that says which address timed out.
+#[test]
+fn an_unanswered_connect_gives_up_at_the_deadline() {
+    let (_listener, _filler, port) =
+        full_listener("127.0.0.1:0")
+            .expect("loopback should bind");
+    assert_one_deadline(
+        "127.0.0.1",
+        port,
+        &[format!("127.0.0.1:{port}")],
+    );
+}
+
+/// With two addresses that never answer, 127.0.0.1 and ::1, `-w` is one
+/// deadline for both, not a wait for each. That needs a name with both
+/// addresses: where `localhost` has only one, the test says it skipped.
+#[test]
+fn every_address_shares_one_deadline() {
+    let addresses: Vec<SocketAddr> =
+        ("localhost", 9).to_socket_addrs().map_or_else(
+            |_| Vec::new(),
+            |addresses| addresses.collect(),
+        );
+    if !(addresses.iter().any(SocketAddr::is_ipv4)
+        && addresses.iter().any(SocketAddr::is_ipv6))
+    {
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: every_address_shares_one_deadline: skipped, \
+             localhost has no IPv4 and IPv6 address both here"
+        );
+        return;
+    }
+    // The same port, with a full queue, on both; try a few ports.
+    for _ in 0..20 {
+        let (_v4, _v4_filler, port) =
+            full_listener("127.0.0.1:0")
+                .expect("loopback should bind");
+        let Some(_v6) =
+            full_listener(&format!("[::1]:{port}"))
+        else {
+            continue;
+        };
+        let tried: Vec<String> =
+            common_lookup_order(&addresses, port);
+        assert_one_deadline("localhost", port, &tried);
+        return;
+    }
+    panic!("no port was free on both 127.0.0.1 and ::1");
+}
+
+/// The addresses tcp-client tries, in its order: IPv4 first.
+fn common_lookup_order(
+    addresses: &[SocketAddr],
+    port: u16,
+) -> Vec<String> {
+    let mut ordered: Vec<SocketAddr> = addresses
+        .iter()
+        .map(|address| {
+            SocketAddr::new(address.ip(), port)
+        })
+        .collect();
+    ordered.sort_by_key(SocketAddr::is_ipv6);
+    ordered.dedup();
+    ordered.iter().map(ToString::to_string).collect()
 }
 
 /// A port that was free a moment ago: bind it, note it, let it go.

@@ -165,6 +165,7 @@ usage: tcp-server [-w SECS] [--max-clients N] [BIND_IP] [PORT]
   -w SECS           drop a client silent for SECS; 0: never (default: 5)
   --max-clients N   at most N at once (default: 1000)
   -h, --help        print this help
+  -V, --version     print the version
 
 Example, in two terminals:
   cargo run -p tcp-server

@@ -209,6 +209,15 @@ fn rejects_bad_command_lines_with_status_2() {
     );
 }
 
+/// `--version` names the program and its version.
+#[test]
+fn version_names_the_program() {
+    support::assert_version(
+        env!("CARGO_BIN_EXE_udp-client"),
+        "udp-client",
+    );
+}
+
 /// `--help` shows the defaults and the partner, within 80 columns.
 #[test]
 fn help_shows_defaults_and_the_partner() {
@@ -224,6 +233,7 @@ usage: udp-client [-w SECS] [HOST] [PORT]
   PORT              default: 80
   -w SECS           wait SECS for a reply; 0 waits forever (default: 3)
   -h, --help        print this help
+  -V, --version     print the version
 
 Example, in two terminals:
   cargo run -p udp-client --example echo-server

@@ -6,6 +6,8 @@
 //! it in the programs. Every wait here has a deadline.
 #![allow(dead_code)] // Each test file uses only some of these helpers.
 
+pub mod exercises;
+
 use std::io::{
     BufRead as _, BufReader, Read as _, Write as _,
 };
@@ -438,5 +440,30 @@ pub fn assert_help(program: &str, expected: &str) {
             line.chars().count() <= 80,
             "wider than 80 columns: {line}"
         );
+    }
+}
+
+/// `-V` and `--version` print the program's name and the workspace's version
+/// on one line, and exit with status 0.
+pub fn assert_version(program: &str, name: &str) {
+    for flag in ["-V", "--version"] {
+        let output = run_with_limit(
+            Command::new(program).arg(flag),
+            DEADLINE,
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{flag}"
+        );
+        assert_eq!(
+            text(&output.stdout),
+            format!(
+                "{name} {}\n",
+                env!("CARGO_PKG_VERSION")
+            ),
+            "{flag}"
+        );
+        assert_eq!(text(&output.stderr), "", "{flag}");
     }
 }

@@ -1,0 +1,49 @@
+//! `-w SECS` as one deadline for a whole run.
+
+use std::time::{Duration, Instant};
+
+/// When a run must give up: `-w SECS` after it starts, or never for `-w 0`.
+///
+/// Every step of the run asks it for the time left, so that a client that
+/// tries several addresses in turn, then sends and reads, still stops
+/// `-w SECS` after it started. (Python's `socket.create_connection` gives
+/// each address the whole timeout instead.)
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline(Option<Instant>);
+
+impl Deadline {
+    /// A deadline `wait` from now; `None` never comes.
+    pub fn after(wait: Option<Duration>) -> Deadline {
+        Deadline(wait.map(|wait| Instant::now() + wait))
+    }
+
+    /// The time left, or `None` to wait forever. Once the deadline has
+    /// passed this is a millisecond, not zero: a socket's timeout cannot be
+    /// zero, and one more millisecond lets a connection that is already
+    /// made finish at once.
+    pub fn time_left(&self) -> Option<Duration> {
+        self.0.map(|deadline| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            left.max(Duration::from_millis(1))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The time left shrinks as time passes, and never reaches zero.
+    #[test]
+    fn the_time_left_shrinks_to_a_millisecond() {
+        assert_eq!(Deadline::after(None).time_left(), None);
+        let deadline = Deadline::after(Some(Duration::from_millis(200)));
+        let first = deadline.time_left().expect("a deadline");
+        assert!(first <= Duration::from_millis(200), "{first:?}");
+        std::thread::sleep(Duration::from_millis(50));
+        let later = deadline.time_left().expect("a deadline");
+        assert!(later <= first - Duration::from_millis(50), "{later:?}");
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(deadline.time_left(), Some(Duration::from_millis(1)));
+    }
+}

@@ -1,0 +1,80 @@
+//! Exercise 4: three datagrams.
+//!
+//! This is udp-client's `src/main.rs`, ready for you to change. Send three
+//! datagrams, `one`, `two` and `three`, then print each datagram that comes
+//! back until none has come for `-w SECS`, and then how many came back:
+//! `datagrams received: 3`.
+//!
+//! Hint: a receive that times out fails with an error that
+//! `common::is_timeout` recognises; here it means "the peer is done".
+//!
+//!     cargo test -p udp-client --test check       # what is still missing
+//!     git restore udp-client/examples/exercise-4.rs     # start over
+//!
+//! Steps and an answer: docs/udp-client.md, "Exercises".
+
+#[path = "../src/help.rs"]
+mod help;
+
+use std::net::UdpSocket;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use common::{PythonBytes, say};
+use socket2::{Domain, Socket, Type};
+
+/// Python: `client.recvfrom(4096)` takes at most this
+/// many bytes.
+const RECV_BUFFER_SIZE: usize = 4096;
+
+fn main() -> ExitCode {
+    common::exit_status(run())
+}
+
+fn run() -> anyhow::Result<()> {
+    let arguments = help::PROGRAM.parse();
+    let target_host = arguments.host.as_str();
+    let target_port = arguments.port;
+    let wait = arguments.wait;
+    // Python's sendto() looks the name up by itself. UDP
+    // has no connection to try each address with, so we
+    // take the first: IPv4 if the name has it. (The
+    // list is never empty: lookup fails instead.)
+    let target_address =
+        common::lookup(target_host, target_port)?[0];
+
+    // create a socket object
+    let domain = Domain::for_address(target_address);
+    let client =
+        Socket::new(domain, Type::DGRAM, None)
+            .context("could not create a UDP socket")?;
+    // Python waits for ever; we stop after -w SECS.
+    common::options::set_timeouts(&client, wait)?;
+    // socket2's Socket becomes std's UdpSocket.
+    let client = UdpSocket::from(client);
+
+    // send some data: one whole datagram. There is no
+    // connection, so each send names where it goes. The
+    // first send picks a free local port for us.
+    client
+        .send_to(b"AAABBBCCC", target_address)
+        .with_context(|| {
+            format!("could not send to {target_address}")
+        })?;
+
+    // receive some data: one datagram, and who sent it.
+    let mut data = [0u8; RECV_BUFFER_SIZE];
+    let (bytes_received, sender_address) =
+        client.recv_from(&mut data).map_err(|error| {
+            help::receive_failed(error, target_address)
+        })?;
+
+    // Dropping the socket closes it.
+    drop(client);
+
+    say!("{}", PythonBytes(&data[..bytes_received]));
+    // Anyone may send us a datagram. Python prints it
+    // without a word; we say when it came from elsewhere.
+    help::note_sender(sender_address, target_address);
+    Ok(())
+}
