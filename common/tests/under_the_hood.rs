@@ -767,7 +767,11 @@ fn print_listings(
             continue;
         };
         println!("<!-- {kind}: {left} | {right} -->\n");
-        println!("| Python | Rust |\n|---|---|");
+        let heading = |name: &str| match name.strip_suffix("-two-writes") {
+            Some(server) => format!("to {server}"),
+            None => name.to_string(),
+        };
+        println!("| {} | {} |\n|---|---|", heading(left), heading(right));
         let cell = |line: Option<&String>| {
             line.map_or(String::new(), |line| {
                 format!("`{}`", line.replace('|', "\\|"))
@@ -1065,6 +1069,7 @@ fn shorten_thread_start(line: &str) -> String {
 /// strings cut to their start, and no explanation after the result.
 fn shorten(line: &str) -> String {
     let mut line = line
+        .replace("IPPROTO_IP", "0")
         .replace("SO_RCVTIMEO_OLD", "SO_RCVTIMEO")
         .replace("SO_SNDTIMEO_OLD", "SO_SNDTIMEO");
     // "= -1 EINPROGRESS (Operation now in progress)" and
@@ -1082,10 +1087,74 @@ fn shorten(line: &str) -> String {
     if line.starts_with("poll(") {
         line = round_poll_timeout(&line);
     }
-    let line = shorten_addresses(&line);
+    let line = drop_sizes(&shorten_addresses(&line));
     let is_timeout = line.starts_with("setsockopt")
         && line.contains("TIMEO");
     shorten_strings(&line, is_timeout)
+}
+
+/// Leaves out the sizes that follow an address or an option's
+/// value, which say how many bytes the kernel may read or write
+/// there: `connect(3, {...}, 16)` becomes `connect(3, {...})`.
+fn drop_sizes(line: &str) -> String {
+    let Some((call, result)) = line.rsplit_once(") = ")
+    else {
+        return line.to_string();
+    };
+    let Some((name, arguments)) = call.split_once('(')
+    else {
+        return line.to_string();
+    };
+    let mut arguments = split_arguments(arguments);
+    let size_at = match name {
+        "bind" | "connect" | "sendto" | "recvfrom"
+        | "getsockname" | "getpeername"
+        | "setsockopt" | "getsockopt" => {
+            arguments.len().checked_sub(1)
+        }
+        "accept" | "accept4" => Some(2),
+        _ => None,
+    };
+    match size_at {
+        Some(index) if index < arguments.len() => {
+            arguments.remove(index);
+            format!(
+                "{name}({}) = {result}",
+                arguments.join(", ")
+            )
+        }
+        _ => line.to_string(),
+    }
+}
+
+/// The arguments of a call, split at the commas that are not inside
+/// brackets, braces or a string.
+fn split_arguments(arguments: &str) -> Vec<String> {
+    let mut split = vec![String::new()];
+    let mut depth = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for character in arguments.chars() {
+        let current =
+            split.last_mut().expect("an argument");
+        match character {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '{' | '[' | '(' if !in_string => depth += 1,
+            '}' | ']' | ')' if !in_string => depth -= 1,
+            ',' if !in_string && depth == 0 => {
+                split.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        current.push(character);
+    }
+    split
+        .iter()
+        .map(|argument| argument.trim().to_string())
+        .collect()
 }
 
 /// `poll(..., 4999)`: the time left before `-w`'s deadline, in
