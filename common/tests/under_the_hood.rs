@@ -1,6 +1,7 @@
-//! The listings of `docs/under-the-hood.md` against real runs.
+//! The listings of `docs/under-the-hood.md` (system calls) and
+//! `docs/under-the-hood-packets.md` against real runs.
 //!
-//! The page shows each program's system calls, as `strace` prints
+//! The pages show each program's system calls, as `strace` prints
 //! them, in blocks such as ```` ```text strace=tcp-client ````, and
 //! packets, as `tcpdump` prints them, in blocks such as
 //! ```` ```text tcpdump=tcp-client ````. Blocks with the same name
@@ -35,7 +36,14 @@ use std::time::{Duration, Instant};
 
 use support::{DEADLINE, Running, text, workspace_root};
 
-const PAGE: &str = "docs/under-the-hood.md";
+/// The pages with listings; a listing's name is unique across them.
+const PAGES: &[&str] = &[
+    "docs/under-the-hood.md",
+    "docs/under-the-hood-packets.md",
+];
+
+/// How failures name the pages.
+const PAGE: &str = "docs/under-the-hood*.md";
 
 /// The system calls the page shows: the socket calls, `close`,
 /// `poll` (which `connect` with a timeout waits in) and the calls
@@ -573,14 +581,27 @@ impl Drop for Capture {
 fn page_listings(
     kind: &str,
 ) -> BTreeMap<String, Vec<String>> {
+    let mut listings = BTreeMap::new();
+    for page in PAGES {
+        read_listings(page, kind, &mut listings);
+    }
+    listings
+}
+
+/// Adds the listings of one page to `listings`.
+fn read_listings(
+    page_name: &str,
+    kind: &str,
+    listings: &mut BTreeMap<String, Vec<String>>,
+) {
     let page = std::fs::read_to_string(
-        workspace_root().join(PAGE),
+        workspace_root().join(page_name),
     )
-    .unwrap_or_else(|error| panic!("{PAGE}: {error}"));
+    .unwrap_or_else(|error| {
+        panic!("{page_name}: {error}")
+    });
     let block_prefix = format!("{kind}=");
     let table_prefix = format!("<!-- {kind}: ");
-    let mut listings: BTreeMap<String, Vec<String>> =
-        BTreeMap::new();
     let mut block: Option<String> = None;
     let mut table: Option<(String, String)> = None;
     for line in page.lines() {
@@ -623,7 +644,7 @@ fn page_listings(
                 .split_once('|')
                 .unwrap_or_else(|| {
                     panic!(
-                        "{PAGE}: {trimmed}: LEFT | RIGHT"
+                        "{page_name}: {trimmed}: LEFT | RIGHT"
                     )
                 });
             let (left, right) =
@@ -650,7 +671,7 @@ fn page_listings(
         let cells = table_cells(trimmed);
         if cells.len() != 2 {
             panic!(
-                "{PAGE}: a row of the {left} | {right} table: {trimmed}"
+                "{page_name}: a row of the {left} | {right} table: {trimmed}"
             );
         }
         if cells
@@ -673,7 +694,6 @@ fn page_listings(
             }
         }
     }
-    listings
 }
 
 /// The cells of a Markdown table row, with `\|` read as `|`.
@@ -767,11 +787,17 @@ fn print_listings(
             continue;
         };
         println!("<!-- {kind}: {left} | {right} -->\n");
-        let heading = |name: &str| match name.strip_suffix("-two-writes") {
+        let heading = |name: &str| match name
+            .strip_suffix("-two-writes")
+        {
             Some(server) => format!("to {server}"),
             None => name.to_string(),
         };
-        println!("| {} | {} |\n|---|---|", heading(left), heading(right));
+        println!(
+            "| {} | {} |\n|---|---|",
+            heading(left),
+            heading(right)
+        );
         let cell = |line: Option<&String>| {
             line.map_or(String::new(), |line| {
                 format!("`{}`", line.replace('|', "\\|"))
