@@ -1036,7 +1036,7 @@ impl Sockets {
             let Some(end) =
                 after.find("]>").filter(|_| kind_ok)
             else {
-                out.push_str(&before[..]);
+                out.push_str(before);
                 out.push('<');
                 rest = &after[1..];
                 continue;
