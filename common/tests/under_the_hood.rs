@@ -141,7 +141,7 @@ fn system_calls_match_the_page() {
         "tcp_server.py",
         strace_server(
             &python,
-            &[&script, "127.0.0.1", "0"],
+            &["-u", &script, "127.0.0.1", "0"],
         ),
     );
     listings.insert(
@@ -187,6 +187,7 @@ fn packets_match_the_page() {
             start(
                 &python,
                 &[
+                    "-u",
                     &python_script("tcp_server.py"),
                     "127.0.0.1",
                     "0",
@@ -290,7 +291,8 @@ fn skip(test_name: &str, reason: &str) -> bool {
 }
 
 /// The real `python3` program, not a wrapper script such as
-/// pyenv's, whose own system calls would fill the trace.
+/// pyenv's, whose own system calls would fill the trace. A server
+/// needs `-u`, so that each line it prints reaches the test at once.
 fn python_executable(test_name: &str) -> Option<PathBuf> {
     let mut python = support::python3(test_name)?;
     let output = support::run_with_limit(
