@@ -15,8 +15,14 @@
 //! thread), and compares it with the page. To print fresh
 //! listings to paste into the page, after changing a program:
 //!
+//!     cargo build --workspace --bins --examples
 //!     UNDER_THE_HOOD_PRINT=1 cargo test -p common \
 //!         --test under_the_hood -- --nocapture
+//!
+//! It prints each pair as a table under its `<!-- strace: ... -->`
+//! comment, its rows lined up by call name, and each other listing
+//! as a block: replace the page's with them. The test uses the
+//! binaries in target/debug as they are, so build them first.
 //!
 //! Where `strace` or `tcpdump` is missing, or may not trace or
 //! capture, the test says it skipped; under `CI=true` it fails.
