@@ -37,6 +37,8 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("tcp-server.md", Some("tcp_server.py")),
     ("tcp-server-design.md", None),
     ("rust-for-python.md", None),
+    ("under-the-hood.md", None),
+    ("under-the-hood-packets.md", None),
 ];
 
 /// Languages a block may use. Code blocks must name a source file; the rest
