@@ -12,8 +12,9 @@
 //!   digits) read as `PORT`;
 //! - every relative link leads to a file, and to a heading in it.
 //!
-//! Transcripts run the programs' binaries from the target folder, which
-//! `cargo test --workspace` builds before any test runs.
+//! Transcripts run the programs' binaries from the target folder, after a
+//! `cargo build --workspace --bins --examples`, so that they are never
+//! older than their source.
 
 mod support;
 
@@ -468,15 +469,9 @@ fn binary_name(name: &str) -> String {
     format!("{name}{}", std::env::consts::EXE_SUFFIX)
 }
 
-/// target/debug, from this test's own path: target/debug/deps/docs-HASH.
+/// target/debug, with every program freshly built.
 fn target_folder() -> PathBuf {
-    let test_binary = std::env::current_exe()
-        .expect("the test should know its path");
-    test_binary
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test should sit in target/*/deps")
-        .to_path_buf()
+    support::fresh_workspace_binaries()
 }
 
 /// Runs one session: its server block first, in the background, then every

@@ -21,8 +21,8 @@
 //!
 //! It prints each pair as a table under its `<!-- strace: ... -->`
 //! comment, its rows lined up by call name, and each other listing
-//! as a block: replace the page's with them. The test uses the
-//! binaries in target/debug as they are, so build them first.
+//! as a block: replace the page's with them. The test builds the
+//! workspace's programs first, so it never traces a stale binary.
 //!
 //! Where `strace` or `tcpdump` is missing, or may not trace or
 //! capture, the test says it skipped; under `CI=true` it fails.
@@ -334,14 +334,9 @@ fn example(name: &str) -> PathBuf {
     binary(&format!("examples/{name}"))
 }
 
-/// target/debug, from this test's own path: target/debug/deps/NAME-HASH.
+/// target/debug, with every program freshly built.
 fn target_folder() -> PathBuf {
-    std::env::current_exe()
-        .expect("the test should know its path")
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test should sit in target/*/deps")
-        .to_path_buf()
+    support::fresh_workspace_binaries()
 }
 
 fn start(program: &Path, arguments: &[&str]) -> Running {

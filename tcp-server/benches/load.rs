@@ -38,6 +38,11 @@
 //!     --stall 1200           attack mode: the same, but against clients
 //!                            that send a few bytes, never read until the
 //!                            server's FIN, wait 1.1 s, close and come back
+//!     --newcomer 100         for each try (see --rounds, default 10 here):
+//!                            a fresh `rust` server with `-w 30
+//!                            --max-clients 100`, 100 silent clients, then
+//!                            one normal client; counts the clients the
+//!                            server dropped to make room for it
 //!     --server-args ARGS     extra arguments for `rust`, e.g. "-w 30"
 //!     --wrap CMD             start each server under a command prefix,
 //!                            e.g. "prlimit --nproc=3 --" (Unix)
@@ -99,6 +104,7 @@ struct Settings {
     commands: BTreeMap<String, String>,
     silent_counts: Vec<usize>,
     stall_counts: Vec<usize>,
+    newcomer_crowd: Option<usize>,
     server_arguments: Vec<String>,
     wrap: Vec<String>,
     server_descriptors: Option<usize>,
@@ -129,6 +135,9 @@ between them. Run it with: cargo bench -p tcp-server -- [OPTIONS]
   --stall 1200           the same with clients that send a few bytes,
                          stall, close 1.1 s after the server's FIN
                          and come back
+  --newcomer 100         tries of: 100 silent clients fill a server
+                         with --max-clients 100, one newcomer comes;
+                         how many were dropped to make room
   --server-args ARGS     extra arguments for rust, e.g. \"-w 30\"
   --wrap CMD             start servers under a command prefix, e.g.
                          \"prlimit --nproc=3 --\" (Unix)
@@ -209,6 +218,13 @@ fn run() -> anyhow::Result<()> {
         log_folder.display()
     );
 
+    if let Some(crowd) = settings.newcomer_crowd {
+        return run_newcomer_tries(
+            &settings,
+            &log_folder,
+            crowd,
+        );
+    }
     if !settings.silent_counts.is_empty()
         || !settings.stall_counts.is_empty()
     {
@@ -331,6 +347,7 @@ fn parse_settings(
         commands: BTreeMap::new(),
         silent_counts: Vec::new(),
         stall_counts: Vec::new(),
+        newcomer_crowd: None,
         server_arguments: Vec::new(),
         wrap: Vec::new(),
         server_descriptors: None,
@@ -368,6 +385,10 @@ fn parse_settings(
             }
             "--stall" => {
                 settings.stall_counts = numbers(value)?
+            }
+            "--newcomer" => {
+                settings.newcomer_crowd =
+                    Some(number(value)?)
             }
             "--server-fds" => {
                 settings.server_descriptors =
@@ -966,6 +987,70 @@ fn run_slow_client_mode(
             );
         }
     }
+    Ok(())
+}
+
+/// Newcomer mode: how many silent clients one newcomer costs when they
+/// hold every thread.
+fn run_newcomer_tries(
+    settings: &Settings,
+    log_folder: &Path,
+    crowd: usize,
+) -> anyhow::Result<()> {
+    let tries = if settings.rounds == 3 {
+        10
+    } else {
+        settings.rounds
+    };
+    let mut rust_settings = Settings {
+        server_arguments: vec![
+            "-w".into(),
+            "30".into(),
+            "--max-clients".into(),
+            crowd.to_string(),
+        ],
+        ..parse_settings(&[])?
+    };
+    rust_settings.wrap.clone_from(&settings.wrap);
+    let mut counts = Vec::new();
+    for _ in 0..tries {
+        let server = Server::start(
+            "rust",
+            log_folder,
+            &rust_settings,
+        )?;
+        let silent =
+            open_idle_connections(server.address, crowd);
+        // Every silent client is older than LEAST_SILENCE.
+        thread::sleep(Duration::from_millis(500));
+        let outcome = one_exchange(server.address);
+        thread::sleep(Duration::from_millis(200));
+        let held = still_open(&silent);
+        drop(server);
+        let log = std::fs::read_to_string(
+            log_folder.join("rust.log"),
+        )
+        .unwrap_or_default();
+        let dropped = log
+            .lines()
+            .filter(|line| {
+                line.ends_with("dropped to make room")
+            })
+            .count();
+        println!(
+            "  {} silent connected, newcomer {}, {dropped} dropped in the log, {held} still held",
+            silent.len(),
+            if outcome.is_ok() {
+                "served"
+            } else {
+                "failed"
+            },
+        );
+        counts.push(dropped);
+    }
+    println!(
+        "newcomer against {crowd} silent clients: dropped {counts:?} in {tries} tries"
+    );
     Ok(())
 }
 

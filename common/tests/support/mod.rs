@@ -34,6 +34,50 @@ pub fn python_script(name: &str) -> PathBuf {
     workspace_root().join("docs/python").join(name)
 }
 
+/// Builds every program and example of the workspace, once per test
+/// binary, with the cargo that runs the tests, and returns the target
+/// folder that holds them (target/debug). `cargo test -p common` alone
+/// would otherwise run whatever binaries an earlier build left there, and
+/// a stale one could hide a regression or show a confusing diff.
+#[allow(dead_code)] // not every test binary that includes this uses it
+pub fn fresh_workspace_binaries() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> =
+        std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let target_folder = std::env::current_exe()
+                .expect("the test should know its path")
+                .parent()
+                .and_then(std::path::Path::parent)
+                .expect("the test should sit in target/*/deps")
+                .to_path_buf();
+            let cargo = std::env::var_os("CARGO")
+                .unwrap_or_else(|| "cargo".into());
+            let mut build = Command::new(cargo);
+            build
+                .current_dir(workspace_root())
+                .args([
+                    "build",
+                    "--quiet",
+                    "--workspace",
+                    "--bins",
+                    "--examples",
+                ]);
+            if target_folder.ends_with("release") {
+                build.arg("--release");
+            }
+            let built = build
+                .status()
+                .expect("cargo should run");
+            assert!(
+                built.success(),
+                "cargo build --workspace --bins --examples failed"
+            );
+            target_folder
+        })
+        .clone()
+}
+
 /// An example program of the package under test, from
 /// `cargo test`'s build. A test runs as
 /// target/<profile>/deps/NAME-HASH, and the examples sit in
