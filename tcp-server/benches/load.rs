@@ -26,8 +26,10 @@
 //!     --exchanges N          exchanges per run (default 20000)
 //!     --servers LIST         from rust, pool, tokio, python, inline,
 //!                            inline-graceful, inline-backlog-5,
-//!                            thread-per-client, and names given with
-//!                            --command (default rust,pool,tokio,python)
+//!                            thread-per-client (exercise 5's answer,
+//!                            `tcp-server/answers/exercise-5.rs`), and
+//!                            names given with --command
+//!                            (default rust,pool,tokio,python)
 //!     --command NAME=CMD     a server to run as a command line, which
 //!                            must print `[*] Listening on IP:PORT` first
 //!     --rounds R             runs per server, taking turns (default 3)
@@ -472,7 +474,8 @@ impl Server {
                     .args(["127.0.0.1", "0"]);
                 command
             }
-            // The exercise answer with a new thread per client.
+            // Exercise 5's answer, a new thread per client:
+            // `cargo build --release -p tcp-server --example answer-5`.
             "thread-per-client" => {
                 // target/release/deps/load-… -> target/release/examples/
                 let binary = here
@@ -481,12 +484,12 @@ impl Server {
                     .context("this program should sit in target/*/deps")?
                     .join("examples")
                     .join(format!(
-                        "thread-per-client{}",
+                        "answer-5{}",
                         std::env::consts::EXE_SUFFIX
                     ));
                 if !binary.exists() {
                     bail!(
-                        "{} is missing; build it first: cargo build --release -p tcp-server --examples",
+                        "{} is missing; build it first: cargo build --release -p tcp-server --example answer-5",
                         binary.display()
                     );
                 }

@@ -186,5 +186,8 @@ use codes::{
     ABOUT_ONE_CONNECTION, BROKEN_LISTENER, SHORTAGE,
 };
 
+// The path is spelled out so that the exercises, which bring this file in
+// with `#[path]`, find the tests too (`cargo test --all-targets`).
 #[cfg(test)]
+#[path = "accept_errors/tests.rs"]
 mod tests;
