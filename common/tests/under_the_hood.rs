@@ -1186,8 +1186,10 @@ fn split_arguments(arguments: &str) -> Vec<String> {
         .collect()
 }
 
-/// `poll(..., 4999)`: the time left before `-w`'s deadline, in
-/// milliseconds, rounded to a tenth of a second, which it is within.
+/// `poll(..., 4937)`: the time left before `-w`'s deadline, in
+/// milliseconds. How much of it went before `poll` depends on the
+/// machine (and on strace), never a whole second: so it is rounded up to
+/// the second, the `-w` it came from.
 fn round_poll_timeout(line: &str) -> String {
     let Some((call, result)) = line.rsplit_once(") = ")
     else {
@@ -1200,7 +1202,8 @@ fn round_poll_timeout(line: &str) -> String {
     };
     match timeout.parse::<u64>() {
         Ok(milliseconds) => {
-            let rounded = (milliseconds + 50) / 100 * 100;
+            let rounded =
+                milliseconds.div_ceil(1000) * 1000;
             format!("{arguments}, {rounded}) = {result}")
         }
         Err(_) => line.to_string(),

@@ -193,6 +193,19 @@ impl Crew {
                 ),
             )
         })?;
+        // Ready before the first client, so that it does not start a
+        // second thread while the first is still on its way.
+        let mut state = crew.shared.lock();
+        while state.idle.is_empty() {
+            state.accept_loop_waits = true;
+            state = crew
+                .shared
+                .room_made
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        state.accept_loop_waits = false;
+        drop(state);
         Ok(crew)
     }
 
