@@ -98,17 +98,14 @@ fn run() -> anyhow::Result<()> {
         };
         say!("[*] Accepted connection from: {address}");
 
-        // spin up our client thread to handle incoming data
-        // client_handler = threading.Thread(
-        //     target=handle_client, args=(client,))
-        // client_handler.start(): a thread of the crew runs
-        // handle_client once the client has sent something.
+        // spin up our client thread to handle incoming
+        // data: a thread of the crew runs handle_client.
         crew.start(handle_client, client, address);
     }
 }
 
-/// This is our client handling thread. An error ends up on
-/// one line of the log that names the client.
+/// This is our client handling thread. An error ends up
+/// on one line of the log that names the client.
 fn handle_client(
     mut client_socket: TcpStream,
     address: SocketAddr,
