@@ -72,7 +72,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use common::PythonBytes;
+use common::{PythonBytes, say};
 
 /// The course script's request, byte for byte: 36 bytes.
 const REQUEST: &[u8] =
@@ -1177,67 +1177,19 @@ fn open_idle_connections(
 /// clients block it.
 fn serve_pool() -> anyhow::Result<()> {
     let listener = listen_on_loopback(BACKLOG)?;
-    let stdout = Arc::new(Mutex::new(LineWriter::new(
-        io::stdout(),
-    )));
-    let say =
-        |out: &Mutex<LineWriter<io::Stdout>>,
-         line: std::fmt::Arguments<'_>| {
-            let mut out = out
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            let _ = writeln!(out, "{line}");
-        };
-    say(
-        &stdout,
-        format_args!(
-            "[*] Listening on {}",
-            listener.local_addr()?
-        ),
-    );
+    say!("[*] Listening on {}", listener.local_addr()?);
     let listener = Arc::new(listener);
     let threads: Vec<_> = (0..POOL_THREADS)
         .map(|_| {
             let listener = Arc::clone(&listener);
-            let stdout = Arc::clone(&stdout);
-            thread::spawn(move || {
-                let mut request = [0u8; 1024];
-                loop {
-                    let Ok((mut client, address)) =
-                        listener.accept()
-                    else {
-                        thread::sleep(
-                            Duration::from_millis(10),
-                        );
-                        continue;
-                    };
-                    say(&stdout, format_args!("[*] Accepted connection from: {address}"));
-                    let _ = client.set_read_timeout(Some(
-                        EXCHANGE_TIMEOUT,
-                    ));
-                    let _ = client.set_write_timeout(
-                        Some(EXCHANGE_TIMEOUT),
-                    );
-                    let Ok(bytes_read) =
-                        client.read(&mut request)
-                    else {
-                        continue;
-                    };
-                    say(
-                        &stdout,
-                        format_args!(
-                            "[*] Received: {}",
-                            PythonBytes(
-                                &request[..bytes_read]
-                            )
-                        ),
-                    );
-                    if client.write_all(REPLY).is_err() {
-                        continue;
-                    }
-                    say(&stdout, format_args!("{address}"));
-                    graceful_close(client, &mut request);
-                }
+            thread::spawn(move || loop {
+                let Ok((client, address)) = listener.accept()
+                else {
+                    thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                say!("[*] Accepted connection from: {address}");
+                serve_like_tcp_server(client, address);
             })
         })
         .collect();
@@ -1253,24 +1205,7 @@ fn serve_pool() -> anyhow::Result<()> {
 /// does. What the shape costs, without tcp-server's crew.
 fn serve_handoff() -> anyhow::Result<()> {
     let listener = listen_on_loopback(BACKLOG)?;
-    let stdout = Arc::new(Mutex::new(LineWriter::new(
-        io::stdout(),
-    )));
-    let say =
-        |out: &Mutex<LineWriter<io::Stdout>>,
-         line: std::fmt::Arguments<'_>| {
-            let mut out = out
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            let _ = writeln!(out, "{line}");
-        };
-    say(
-        &stdout,
-        format_args!(
-            "[*] Listening on {}",
-            listener.local_addr()?
-        ),
-    );
+    say!("[*] Listening on {}", listener.local_addr()?);
     let (sender, receiver) = std::sync::mpsc::channel::<(
         TcpStream,
         SocketAddr,
@@ -1278,43 +1213,16 @@ fn serve_handoff() -> anyhow::Result<()> {
     let receiver = Arc::new(Mutex::new(receiver));
     for _ in 0..POOL_THREADS {
         let receiver = Arc::clone(&receiver);
-        let stdout = Arc::clone(&stdout);
         thread::spawn(move || {
-            let mut request = [0u8; 1024];
             loop {
                 let next = receiver
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .recv();
-                let Ok((mut client, address)) = next
-                else {
+                let Ok((client, address)) = next else {
                     return;
                 };
-                let _ = client.set_read_timeout(Some(
-                    EXCHANGE_TIMEOUT,
-                ));
-                let _ = client.set_write_timeout(Some(
-                    EXCHANGE_TIMEOUT,
-                ));
-                let Ok(bytes_read) =
-                    client.read(&mut request)
-                else {
-                    continue;
-                };
-                say(
-                    &stdout,
-                    format_args!(
-                        "[*] Received: {}",
-                        PythonBytes(
-                            &request[..bytes_read]
-                        )
-                    ),
-                );
-                if client.write_all(REPLY).is_err() {
-                    continue;
-                }
-                say(&stdout, format_args!("{address}"));
-                graceful_close(client, &mut request);
+                serve_like_tcp_server(client, address);
             }
         });
     }
@@ -1324,16 +1232,36 @@ fn serve_handoff() -> anyhow::Result<()> {
             thread::sleep(Duration::from_millis(10));
             continue;
         };
-        say(
-            &stdout,
-            format_args!(
-                "[*] Accepted connection from: {address}"
-            ),
-        );
+        say!("[*] Accepted connection from: {address}");
         sender
             .send((client, address))
             .context("the threads have gone")?;
     }
+}
+
+/// tcp-server's work for one client, without its crew: `-w` 5 s, read
+/// once, the two lines, `ACK!`, the graceful close.
+fn serve_like_tcp_server(
+    mut client: TcpStream,
+    address: SocketAddr,
+) {
+    let mut request = [0u8; 1024];
+    let _ =
+        client.set_read_timeout(Some(EXCHANGE_TIMEOUT));
+    let _ =
+        client.set_write_timeout(Some(EXCHANGE_TIMEOUT));
+    let Ok(bytes_read) = client.read(&mut request) else {
+        return;
+    };
+    say!(
+        "[*] Received: {}",
+        PythonBytes(&request[..bytes_read])
+    );
+    if client.write_all(REPLY).is_err() {
+        return;
+    }
+    say!("{address}");
+    graceful_close(client, &mut request);
 }
 
 /// tcp-server's close: FIN after ACK!, then read until the client closes

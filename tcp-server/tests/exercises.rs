@@ -7,7 +7,9 @@ mod support;
 
 mod checks;
 
-use support::exercises::verdict;
+use support::exercises::{
+    assert_page_shows, assert_starting_points_and_answers,
+};
 
 /// What `cargo test -p tcp-server --test check` prints for the untouched
 /// starting points.
@@ -19,39 +21,14 @@ const UNSOLVED: [&str; 2] = [
 /// Each starting point is reported unsolved, and each answer solved.
 #[test]
 fn the_check_tells_starting_points_from_answers() {
-    for (exercise, unsolved) in
-        checks::EXERCISES.iter().zip(UNSOLVED)
-    {
-        let number = exercise.number;
-        assert_eq!(
-            verdict(
-                exercise,
-                &format!("exercise-{number}")
-            ),
-            Err(unsolved.to_string())
-        );
-        assert_eq!(
-            verdict(
-                exercise,
-                &format!("answer-{number}")
-            ),
-            Ok(format!("exercise {number}: solved"))
-        );
-    }
+    assert_starting_points_and_answers(
+        checks::EXERCISES,
+        &UNSOLVED,
+    );
 }
 
 /// The page shows each line that the check prints for a starting point.
 #[test]
 fn the_page_shows_what_the_check_prints() {
-    let page = std::fs::read_to_string(
-        support::workspace_root()
-            .join("docs/tcp-server.md"),
-    )
-    .expect("the page should read");
-    for line in UNSOLVED {
-        assert!(
-            page.contains(line),
-            "docs/tcp-server.md should show: {line}"
-        );
-    }
+    assert_page_shows("tcp-server.md", &UNSOLVED);
 }

@@ -541,6 +541,25 @@ fn a_silent_client_is_dropped_after_the_wait() {
     );
 }
 
+/// Exactly one `[!]` line among `lines`, and it starts and ends so: the
+/// seconds in between are measured, so they vary.
+fn assert_one_drop(
+    lines: &[String],
+    starts: &str,
+    ends: &str,
+) {
+    let dropped: Vec<&String> = lines
+        .iter()
+        .filter(|line| line.starts_with("[!]"))
+        .collect();
+    assert_eq!(dropped.len(), 1, "{lines:?}");
+    assert!(
+        dropped[0].starts_with(starts)
+            && dropped[0].ends_with(ends),
+        "{lines:?}"
+    );
+}
+
 /// With every thread held by a silent client, one newcomer drops exactly
 /// one of them, the one that has waited longest, and says so; the others
 /// stay connected.
@@ -578,18 +597,10 @@ fn one_newcomer_drops_one_silent_client() {
     assert_eq!(reply.expect("a clean end"), b"ACK!");
     let lines =
         lines_until(&server, &newcomer.to_string());
-    let dropped: Vec<&String> = lines
-        .iter()
-        .filter(|line| line.starts_with("[!]"))
-        .collect();
-    assert_eq!(dropped.len(), 1, "{lines:?}");
-    assert!(
-        dropped[0].starts_with(&format!(
-            "[!] {oldest}: sent nothing for "
-        )) && dropped[0].ends_with(
-            " s while another client waited: dropped to make room"
-        ),
-        "{lines:?}"
+    assert_one_drop(
+        &lines,
+        &format!("[!] {oldest}: sent nothing for "),
+        " s while another client waited: dropped to make room",
     );
     // The oldest sees the end of its stream; the others are still held.
     let mut first = &silent[0];
@@ -643,18 +654,12 @@ fn a_client_that_never_closes_gives_way() {
     );
     let lines =
         lines_until(&server, &newcomer.to_string());
-    let dropped: Vec<&String> = lines
-        .iter()
-        .filter(|line| line.starts_with("[!]"))
-        .collect();
-    assert_eq!(dropped.len(), 1, "{lines:?}");
-    assert!(
-        dropped[0].starts_with(&format!(
+    assert_one_drop(
+        &lines,
+        &format!(
             "[!] {lingering_address}: did not close for "
-        )) && dropped[0].ends_with(
-            " s after ACK! while another client waited: dropped to make room"
         ),
-        "{lines:?}"
+        " s after ACK! while another client waited: dropped to make room",
     );
 }
 

@@ -181,3 +181,46 @@ pub fn thousands(count: usize) -> String {
     }
     grouped
 }
+
+/// Both ways: each untouched starting point (`examples/exercise-N.rs`) is
+/// reported with its line in `unsolved`, and each answer
+/// (`answer-N`) as solved. For each package's `tests/exercises.rs`.
+pub fn assert_starting_points_and_answers(
+    exercises: &[Exercise],
+    unsolved: &[&str],
+) {
+    assert_eq!(exercises.len(), unsolved.len());
+    for (exercise, unsolved) in
+        exercises.iter().zip(unsolved)
+    {
+        let number = exercise.number;
+        assert_eq!(
+            verdict(
+                exercise,
+                &format!("exercise-{number}")
+            ),
+            Err(unsolved.to_string())
+        );
+        assert_eq!(
+            verdict(
+                exercise,
+                &format!("answer-{number}")
+            ),
+            Ok(format!("exercise {number}: solved"))
+        );
+    }
+}
+
+/// The page (`docs/NAME`) shows each of these lines word for word.
+pub fn assert_page_shows(page: &str, lines: &[&str]) {
+    let text = std::fs::read_to_string(
+        super::workspace_root().join("docs").join(page),
+    )
+    .expect("the page should read");
+    for line in lines {
+        assert!(
+            text.contains(line),
+            "docs/{page} should show: {line}"
+        );
+    }
+}
