@@ -259,19 +259,27 @@ fn run() -> anyhow::Result<()> {
                     clients,
                     settings.exchanges,
                 );
+                let exchanges =
+                    report.latencies.len().max(1) as f64;
                 let cpu = server.cpu_seconds().map_or_else(
                     String::new,
                     |seconds| {
                         format!(
                             ", server CPU {:.0} us/exchange",
-                            seconds * 1e6
-                                / report.latencies.len().max(1)
-                                    as f64
+                            seconds * 1e6 / exchanges
                         )
                     },
                 );
+                let switches = server
+                    .context_switches()
+                    .map_or_else(String::new, |switches| {
+                        format!(
+                            ", {:.1} context switches/exchange",
+                            switches as f64 / exchanges
+                        )
+                    });
                 let peak = format!(
-                    "{}{cpu}",
+                    "{}{cpu}{switches}",
                     server.peak_memory_and_threads()
                 );
                 report.print(
@@ -636,6 +644,35 @@ impl Server {
 }
 
 impl Server {
+    /// Context switches so far, summed over the server's threads, from
+    /// /proc on Linux (threads that have exited are not counted).
+    fn context_switches(&self) -> Option<u64> {
+        let tasks = std::fs::read_dir(format!(
+            "/proc/{}/task",
+            self.child.id()
+        ))
+        .ok()?;
+        let mut switches = 0;
+        for task in tasks.flatten() {
+            let status = std::fs::read_to_string(
+                task.path().join("status"),
+            )
+            .unwrap_or_default();
+            for line in status.lines() {
+                if line.contains("ctxt_switches:") {
+                    switches += line
+                        .split_whitespace()
+                        .nth(1)
+                        .and_then(|count| {
+                            count.parse::<u64>().ok()
+                        })
+                        .unwrap_or(0);
+                }
+            }
+        }
+        Some(switches)
+    }
+
     /// The server's CPU time so far (user and system), from /proc on
     /// Linux, in seconds; Linux counts it in ticks of 10 ms.
     fn cpu_seconds(&self) -> Option<f64> {
