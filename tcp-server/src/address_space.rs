@@ -12,10 +12,11 @@
 
 use std::io;
 
-/// Kept free beyond the new thread's stack: two `malloc` arenas that other
-/// threads may be mapping at the same moment, and some for everything else.
+/// Kept free beyond the new thread's stack: the new thread's own `malloc`
+/// arena, two more that earlier threads may still map, and some for
+/// everything else.
 const RESERVE: u64 =
-    2 * 64 * 1024 * 1024 + 16 * 1024 * 1024;
+    3 * 64 * 1024 * 1024 + 16 * 1024 * 1024;
 
 /// `Ok` when a thread with a stack of `stack_size` bytes fits under the
 /// address-space limit, with [`RESERVE`] to spare.
@@ -38,21 +39,19 @@ pub fn room_for_a_thread(
 }
 
 /// The soft address-space limit and the address space in use, in bytes,
-/// if there is a limit.
+/// if there is a limit. Read afresh each time: `prlimit --pid` can lower
+/// the limit of a running server.
 #[cfg(target_os = "linux")]
 fn limit_and_use() -> Option<(u64, u64)> {
-    use std::sync::OnceLock;
-    static LIMIT: OnceLock<Option<u64>> = OnceLock::new();
-    let limit = (*LIMIT.get_or_init(|| {
-        let limits =
-            std::fs::read_to_string("/proc/self/limits")
-                .ok()?;
-        let line = limits.lines().find(|line| {
-            line.starts_with("Max address space")
-        })?;
-        // "Max address space   unlimited   unlimited   bytes"
-        line.split_whitespace().nth(3)?.parse().ok()
-    }))?;
+    let limits =
+        std::fs::read_to_string("/proc/self/limits")
+            .ok()?;
+    let line = limits.lines().find(|line| {
+        line.starts_with("Max address space")
+    })?;
+    // "Max address space   unlimited   unlimited   bytes"
+    let limit: u64 =
+        line.split_whitespace().nth(3)?.parse().ok()?;
     let status =
         std::fs::read_to_string("/proc/self/status")
             .ok()?;

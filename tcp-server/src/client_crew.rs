@@ -139,6 +139,9 @@ struct Job {
     handler: Handler,
     client: TcpStream,
     address: SocketAddr,
+    /// When `accept` gave us the client: its wait for a thread counts as
+    /// silence too, so that the client that came first gives way first.
+    accepted_at: Instant,
 }
 
 thread_local! {
@@ -218,7 +221,12 @@ impl Crew {
         client: TcpStream,
         address: SocketAddr,
     ) {
-        let mut job = Job { handler, client, address };
+        let mut job = Job {
+            handler,
+            client,
+            address,
+            accepted_at: Instant::now(),
+        };
         let shared = &self.shared;
         let mut crew = shared.lock();
         loop {
@@ -318,9 +326,14 @@ impl Crew {
         if threads > 0 && crew.max_threads > threads {
             crew.max_threads = threads;
             drop(crew);
+            let clients = if threads == 1 {
+                "client"
+            } else {
+                "clients"
+            };
             say!(
                 "[!] could not start a client thread: {error}; \
-                 serving at most {threads} clients at once from now on"
+                 serving at most {threads} {clients} at once from now on"
             );
         }
         Err(error)
@@ -334,7 +347,7 @@ fn serve_clients(shared: Arc<Shared>, seat: Arc<Seat>) {
         *mine.borrow_mut() = Some(Arc::clone(&seat))
     });
     while let Some(job) = shared.next_client(&seat) {
-        let Job { handler, client, address } = job;
+        let Job { handler, client, address, .. } = job;
         let Some(client) = shared
             .wait_for_first_byte(&seat, client, address)
         else {
@@ -410,7 +423,7 @@ impl Shared {
             mine.asked_to_give_way = false;
             // A newcomer handed over while this thread gave way.
             if let Some(job) = mine.next.take() {
-                mine.begin(Stage::FirstByte, job.address);
+                mine.begin(&job);
                 drop(mine);
                 self.clear_victim(seat);
                 return Some(job);
@@ -431,7 +444,7 @@ impl Shared {
         loop {
             if let Some(job) = mine.next.take() {
                 mine.asleep = false;
-                mine.begin(Stage::FirstByte, job.address);
+                mine.begin(&job);
                 return Some(job);
             }
             let left = self
@@ -561,10 +574,8 @@ fn give_way_while<T>(
     {
         let mut mine = seat.lock();
         mine.waiting_on = Some(Arc::clone(&client));
-        mine.since = Instant::now();
-        if mine.next.is_some() {
-            // A newcomer already waits for this thread.
-            mine.ask_to_give_way();
+        if mine.stage == Stage::Closing {
+            mine.since = Instant::now();
         }
     }
     let result = wait(&client);
@@ -654,14 +665,12 @@ impl Seat {
 }
 
 impl SeatState {
-    fn begin(
-        &mut self,
-        stage: Stage,
-        address: SocketAddr,
-    ) {
-        self.stage = stage;
-        self.since = Instant::now();
-        self.address = Some(address);
+    /// Takes on `job`: its first byte is awaited, and its silence counts
+    /// from when it was accepted.
+    fn begin(&mut self, job: &Job) {
+        self.stage = Stage::FirstByte;
+        self.since = job.accepted_at;
+        self.address = Some(job.address);
     }
 
     /// Waiting on a silent client, and not yet claimed by a newcomer.
@@ -696,21 +705,61 @@ fn peek_through_signals(
     }
 }
 
+/// What a thread waiting for its client's close after `ACK!` learns from
+/// the crew, and tells it.
+pub struct AfterAck<'a> {
+    seat: Option<&'a Seat>,
+}
+
+impl AfterAck<'_> {
+    /// For a drain outside any crew, as in tests.
+    #[cfg(test)]
+    pub const fn outside_a_crew() -> AfterAck<'static> {
+        AfterAck { seat: None }
+    }
+
+    /// How long to wait for the client's close: `limit`, or no more than
+    /// [`LEAST_SILENCE`] if a newcomer already waits for this thread.
+    pub fn time_limit(
+        &self,
+        limit: Duration,
+    ) -> Duration {
+        match self.seat {
+            Some(seat) if seat.lock().next.is_some() => {
+                limit.min(LEAST_SILENCE)
+            }
+            _ => limit,
+        }
+    }
+
+    /// The client sent more: it is not silent, so its silence starts
+    /// again from now.
+    pub fn heard_from_client(&self) {
+        if let Some(seat) = self.seat {
+            seat.lock().since = Instant::now();
+        }
+    }
+}
+
 /// For [`crate::graceful_close`]: runs `wait` on a client after `ACK!`,
 /// giving way if the crew asks. Outside a crew thread it just runs `wait`.
 /// Returns the socket and whether it gave way.
 pub fn wait_after_ack<T>(
     client: TcpStream,
-    wait: impl FnOnce(&TcpStream) -> T,
+    wait: impl FnOnce(&TcpStream, &AfterAck<'_>) -> T,
 ) -> (TcpStream, T, bool) {
     let mine = MY_SEAT.with(|mine| mine.borrow().clone());
     let Some(seat) = mine else {
-        let result = wait(&client);
+        let result =
+            wait(&client, &AfterAck { seat: None });
         return (client, result, false);
     };
     seat.lock().stage = Stage::Closing;
+    let after_ack = AfterAck { seat: Some(&seat) };
     let (client, result, gave_way) =
-        give_way_while(&seat, client, wait);
+        give_way_while(&seat, client, |client| {
+            wait(client, &after_ack)
+        });
     if let Some(waited) = gave_way {
         say_gave_way(&seat, waited);
     }

@@ -65,18 +65,22 @@ fn run() -> anyhow::Result<()> {
     let mut data = [0u8; RECV_BUFFER_SIZE];
     let mut datagrams_received = 0;
     loop {
-        let reply = client.recv_from(&mut data);
-        // Is it an error, and a timeout? The peer is done.
-        if reply.as_ref().is_err_and(common::is_timeout) {
-            break;
-        }
-        let (bytes_received, sender_address) = reply
-            .map_err(|error| {
-                help::receive_failed(
-                    error,
-                    target_address,
-                )
-            })?;
+        let (bytes_received, sender_address) =
+            match client.recv_from(&mut data) {
+                Ok(received) => received,
+                // A timeout: the peer is done.
+                Err(error)
+                    if common::is_timeout(&error) =>
+                {
+                    break;
+                }
+                Err(error) => {
+                    return Err(help::receive_failed(
+                        error,
+                        target_address,
+                    ));
+                }
+            };
         say!("{}", PythonBytes(&data[..bytes_received]));
         help::note_sender(sender_address, target_address);
         datagrams_received += 1;

@@ -327,3 +327,50 @@ fn a_tiny_wait_still_serves_a_request_already_there() {
         );
     }
 }
+
+/// A client that still sends after `ACK!` is not silent: it keeps its
+/// thread while it sends, and gives way only once it has been quiet for
+/// `LEAST_SILENCE`.
+#[test]
+fn a_client_still_sending_after_ack_keeps_its_thread() {
+    let pairs = Pairs::new();
+    let mut crew = Crew::new(1, None).expect("starts");
+    let (mut talker, server, address) = pairs.pair();
+    talker.write_all(&[1]).expect("sends");
+    crew.start(echo_or_panic, server, address);
+    let mut echoed = [0u8; 1];
+    talker.read_exact(&mut echoed).expect("answered");
+    assert_eq!(echoed, [1]);
+
+    // A newcomer comes while the talker keeps sending for 400 ms.
+    let (mut newcomer, server, address) = pairs.pair();
+    newcomer.write_all(&[3]).expect("sends");
+    let started = Instant::now();
+    let accept_loop = thread::spawn(move || {
+        crew.start(echo_or_panic, server, address);
+        crew
+    });
+    let mut last_sent = started.elapsed();
+    while started.elapsed() < Duration::from_millis(400) {
+        talker
+            .write_all(b"more")
+            .expect("the talker is not cut off");
+        last_sent = started.elapsed();
+        thread::sleep(Duration::from_millis(20));
+    }
+    // Quiet now: after LEAST_SILENCE it gives way.
+    assert_eq!(
+        answer(&mut newcomer).expect("a clean end"),
+        [3]
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= last_sent + LEAST_SILENCE,
+        "{took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+    drop(accept_loop.join().expect("hands off"));
+}
