@@ -70,7 +70,7 @@ pub struct Crew {
 
 /// Where a waiting thread stands, for the log line when it gives way.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Stage {
+enum Stage {
     /// Waiting for a client.
     Idle,
     /// Waiting for the client's first byte.
