@@ -40,6 +40,10 @@
 //!     --stall 1200           attack mode: the same, but against clients
 //!                            that send a few bytes, never read until the
 //!                            server's FIN, wait 1.1 s, close and come back
+//!     --retire 1000          a fresh `rust` server takes that many silent
+//!                            clients, which then leave; prints its threads
+//!                            and memory every 5 s for 45 s, as idle
+//!                            threads retire
 //!     --newcomer 100         for each try (see --rounds, default 10 here):
 //!                            a fresh `rust` server with `-w 30
 //!                            --max-clients 100`, 100 silent clients, then
@@ -107,6 +111,7 @@ struct Settings {
     silent_counts: Vec<usize>,
     stall_counts: Vec<usize>,
     newcomer_crowd: Option<usize>,
+    retire_crowd: Option<usize>,
     server_arguments: Vec<String>,
     wrap: Vec<String>,
     server_descriptors: Option<usize>,
@@ -137,6 +142,8 @@ between them. Run it with: cargo bench -p tcp-server -- [OPTIONS]
   --stall 1200           the same with clients that send a few bytes,
                          stall, close 1.1 s after the server's FIN
                          and come back
+  --retire 1000          that many silent clients come and go; the
+                         server's threads and memory, every 5 s for 45 s
   --newcomer 100         tries of: 100 silent clients fill a server
                          with --max-clients 100, one newcomer comes;
                          how many were dropped to make room
@@ -220,6 +227,13 @@ fn run() -> anyhow::Result<()> {
         log_folder.display()
     );
 
+    if let Some(crowd) = settings.retire_crowd {
+        return run_retirement(
+            &settings,
+            &log_folder,
+            crowd,
+        );
+    }
     if let Some(crowd) = settings.newcomer_crowd {
         return run_newcomer_tries(
             &settings,
@@ -358,6 +372,7 @@ fn parse_settings(
         silent_counts: Vec::new(),
         stall_counts: Vec::new(),
         newcomer_crowd: None,
+        retire_crowd: None,
         server_arguments: Vec::new(),
         wrap: Vec::new(),
         server_descriptors: None,
@@ -395,6 +410,10 @@ fn parse_settings(
             }
             "--stall" => {
                 settings.stall_counts = numbers(value)?
+            }
+            "--retire" => {
+                settings.retire_crowd =
+                    Some(number(value)?)
             }
             "--newcomer" => {
                 settings.newcomer_crowd =
@@ -615,6 +634,27 @@ impl Server {
     }
 
     /// Peak resident memory (VmHWM) and thread count, from /proc on Linux.
+    /// Threads and resident memory now, from /proc on Linux.
+    fn memory_now(&self) -> String {
+        let status = std::fs::read_to_string(format!(
+            "/proc/{}/status",
+            self.child.id()
+        ))
+        .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .map_or("?", str::trim)
+                .to_string()
+        };
+        format!(
+            "{} threads, {} resident",
+            field("Threads:"),
+            field("VmRSS:")
+        )
+    }
+
     fn peak_memory_and_threads(&self) -> String {
         let status = std::fs::read_to_string(format!(
             "/proc/{}/status",
@@ -1026,6 +1066,37 @@ fn run_slow_client_mode(
                 during.errors.values().sum::<usize>(),
             );
         }
+    }
+    Ok(())
+}
+
+/// Retirement mode: what a burst of silent clients leaves behind, and for
+/// how long.
+fn run_retirement(
+    settings: &Settings,
+    log_folder: &Path,
+    crowd: usize,
+) -> anyhow::Result<()> {
+    let server =
+        Server::start("rust", log_folder, settings)?;
+    println!("before: {}", server.memory_now());
+    let silent =
+        open_idle_connections(server.address, crowd);
+    thread::sleep(Duration::from_secs(1));
+    println!(
+        "with {} silent clients: {}",
+        silent.len(),
+        server.memory_now()
+    );
+    drop(silent);
+    let left = Instant::now();
+    while left.elapsed() < Duration::from_secs(45) {
+        thread::sleep(Duration::from_secs(5));
+        println!(
+            "{:>3.0} s after they left: {}",
+            left.elapsed().as_secs_f64(),
+            server.memory_now()
+        );
     }
     Ok(())
 }
