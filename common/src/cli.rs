@@ -12,6 +12,8 @@ use std::io::{self, Write};
 use std::process;
 use std::time::Duration;
 
+use crate::options::SHORTEST_WAIT;
+
 /// Exit status for a bad command line, as with most Unix tools.
 const USAGE_ERROR_STATUS: i32 = 2;
 
@@ -169,6 +171,7 @@ impl Program {
         row("PORT", &format_args!("default: {}", self.default_port));
         let wait = (self.wait_help, self.default_wait);
         row("-w SECS", &format_args!("{} (default: {})", wait.0, wait.1));
+        row("", &"a SECS below 0.001 counts as 0.001 (1 ms)");
         if let Some(n) = self.max_clients {
             row(
                 "--max-clients N",
@@ -183,21 +186,20 @@ impl Program {
 }
 
 /// Seconds, fractions allowed, up to a day, as a duration; 0 means "wait
-/// forever".
+/// forever". A wait below 1 ms is raised to 1 ms, the finest a socket
+/// timeout keeps on every system (see [`SHORTEST_WAIT`]).
 fn parse_wait(text: &str) -> Result<Option<Duration>, String> {
-    let error = |why| Err(format!("invalid value '{text}' for -w: {why}"));
+    // Only a written 0 waits forever: 1e-400 reads as 0.0 too.
+    let mantissa = text.split(['e', 'E']).next().unwrap_or(text);
+    let written_as_zero = !mantissa.contains(|c: char| matches!(c, '1'..='9'));
     match text.parse::<f64>() {
-        Ok(0.0) => Ok(None),
-        Ok(seconds) if seconds > 0.0 && seconds <= 86_400.0 => {
-            match Duration::from_secs_f64(seconds) {
-                // 1e-10 s is 0 ns: no time at all, and not "forever" either.
-                wait if wait.is_zero() => {
-                    error("rounds to 0 ns; 0 waits forever")
-                }
-                wait => Ok(Some(wait)),
-            }
+        Ok(0.0) if written_as_zero => Ok(None),
+        Ok(seconds) if seconds.is_sign_positive() && seconds <= 86_400.0 => {
+            Ok(Some(Duration::from_secs_f64(seconds).max(SHORTEST_WAIT)))
         }
-        _ => error("expected seconds from 0 to 86400"),
+        _ => Err(format!(
+            "invalid value '{text}' for -w: expected seconds from 0 to 86400"
+        )),
     }
 }
 
@@ -274,6 +276,14 @@ mod tests {
         assert_eq!((given.wait, given.max_clients), (None, Some(3)));
         let wait = run(&CLIENT, &["-w", "0.25"]).wait;
         assert_eq!(wait, Some(Duration::from_millis(250)));
+        // Below 1 ms, even where it reads as 0.0, is 1 ms; only 0 is forever.
+        for tiny in ["0.0005", "1e-9", "1e-400", "0.001e-999"] {
+            let wait = run(&CLIENT, &["-w", tiny]).wait;
+            assert_eq!(wait, Some(SHORTEST_WAIT), "{tiny}");
+        }
+        for zero in ["0", "0.000", "-0", "0.00e-400"] {
+            assert_eq!(run(&CLIENT, &["-w", zero]).wait, None, "{zero}");
+        }
         let after_dashes = run(&CLIENT, &["--", "-h"]);
         assert_eq!(after_dashes.host, "-h");
         assert_eq!(read(&CLIENT, &["x", "--help"]), Ok(Outcome::Help));
@@ -291,8 +301,8 @@ mod tests {
             other => panic!("{arguments:?} should fail, not {other:?}"),
         };
         assert_eq!(
-            error(&CLIENT, &["-w", "1e-10"]),
-            "invalid value '1e-10' for -w: rounds to 0 ns; 0 waits forever"
+            error(&CLIENT, &["-w", "-1e-400"]),
+            "invalid value '-1e-400' for -w: expected seconds from 0 to 86400"
         );
         assert_eq!(
             error(&CLIENT, &["-w", "NaN"]),

@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::options::SHORTEST_WAIT;
+
 /// When a run must give up: `-w SECS` after it starts, or never for `-w 0`.
 ///
 /// Every step of the run asks it for the time left, so that a client that
@@ -17,14 +19,15 @@ impl Deadline {
         Deadline(wait.map(|wait| Instant::now() + wait))
     }
 
-    /// The time left, or `None` to wait forever. Once the deadline has
-    /// passed this is a millisecond, not zero: a socket's timeout cannot be
-    /// zero, and one more millisecond lets a connection that is already
-    /// made finish at once.
+    /// The time left, or `None` to wait forever. It is never shorter than
+    /// [`SHORTEST_WAIT`], a millisecond, not even once the deadline has
+    /// passed: a socket's timeout of zero, or under a millisecond on
+    /// Windows, would wait for ever, and one more millisecond lets a
+    /// connection that is already made finish at once.
     pub fn time_left(&self) -> Option<Duration> {
         self.0.map(|deadline| {
             let left = deadline.saturating_duration_since(Instant::now());
-            left.max(Duration::from_millis(1))
+            left.max(SHORTEST_WAIT)
         })
     }
 }

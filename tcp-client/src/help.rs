@@ -36,8 +36,11 @@ pub fn lookup_failed(
     )
 }
 
-/// Names every address tried and why it failed. When each one refused on
-/// this machine, nothing is listening: suggest starting the server.
+/// Names every address tried and why it failed. When each one on this
+/// machine refused, nothing is listening: suggest starting the server. When
+/// some timed out instead, say so too: Windows retries a refused SYN and
+/// reports the refusal only after about 2 s, so a shorter `-w` sees a
+/// timeout; elsewhere a loopback timeout means a server too busy to accept.
 pub fn connect_failed(
     target: &str,
     failures: &[(SocketAddr, io::Error)],
@@ -52,21 +55,39 @@ pub fn connect_failed(
         "could not connect to {target} ({})",
         reasons.join("; ")
     );
-    let nothing_listens_here =
-        failures.iter().all(|(address, error)| {
-            address.ip().is_loopback()
-                && error.kind()
-                    == io::ErrorKind::ConnectionRefused
-        });
-    if nothing_listens_here {
+    // Every address tried is on this machine, and each failed so.
+    let all_local =
+        |failed_so: fn(&io::Error) -> bool| {
+            failures.iter().all(|(address, error)| {
+                address.ip().is_loopback()
+                    && failed_so(error)
+            })
+        };
+    if all_local(is_refusal) {
+        common::hint(error, START_THE_SERVER)
+    } else if all_local(|error| {
+        is_refusal(error) || common::is_timeout(error)
+    }) {
         common::hint(
             error,
-            "is the server running? `cargo run -p tcp-server`",
+            &format!(
+                "{START_THE_SERVER}; if it is, it may be too \
+                 busy. On Windows a refusal takes about 2 s to \
+                 arrive, so with -w under 2 it shows as a timeout"
+            ),
         )
     } else {
         error
     }
 }
+
+fn is_refusal(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::ConnectionRefused
+}
+
+/// The advice for a refused connection on this machine.
+const START_THE_SERVER: &str =
+    "is the server running? `cargo run -p tcp-server`";
 
 /// What a failed read from `target` becomes, for `map_err`: a read
 /// timeout says what to do about it; other errors are passed on.

@@ -163,6 +163,7 @@ usage: tcp-server [-w SECS] [--max-clients N] [BIND_IP] [PORT]
   BIND_IP           default: 0.0.0.0
   PORT              default: 9999
   -w SECS           drop a client silent for SECS; 0: never (default: 5)
+                    a SECS below 0.001 counts as 0.001 (1 ms)
   --max-clients N   at most N at once (default: 1000)
   -h, --help        print this help
   -V, --version     print the version

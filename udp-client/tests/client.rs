@@ -187,6 +187,44 @@ fn a_silent_peer_times_out_with_advice() {
     assert_eq!(text(&output.stdout), "");
 }
 
+/// A `-w` below the 1 ms that every system's socket timer keeps, even one
+/// that reads as 0.0, waits 1 ms, not for ever: the client gives up at once
+/// against a silent peer. (On Windows socket2 would round 1e-9 s down to
+/// 0 ms, and on Unix to 0 µs, and both mean "never time out".)
+#[test]
+fn a_tiny_wait_gives_up_instead_of_waiting_for_ever() {
+    let silent = UdpSocket::bind("127.0.0.1:0")
+        .expect("loopback should bind");
+    let port = silent.local_addr().expect("bound").port();
+    for tiny in ["1e-9", "1e-400"] {
+        // run_with_limit fails the test if the client is still waiting
+        // after DEADLINE.
+        let output = run_with_limit(
+            udp_client().args([
+                "-w",
+                tiny,
+                "127.0.0.1",
+                &port.to_string(),
+            ]),
+            DEADLINE,
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{tiny}"
+        );
+        assert_eq!(
+            text(&output.stderr),
+            format!(
+                "error: no reply from 127.0.0.1:{port} in time\n\
+                 help: UDP cannot tell whether anyone listens; is the \
+                 echo server running?\n"
+            ),
+            "{tiny}"
+        );
+    }
+}
+
 /// Each bad command line gives exit status 2, one error line and the usage.
 #[test]
 fn rejects_bad_command_lines_with_status_2() {
@@ -196,9 +234,8 @@ fn rejects_bad_command_lines_with_status_2() {
         (vec!["-x"], "unknown option '-x'".to_string()),
         (vec!["a", "1", "2"], "unexpected argument '2'".to_string()),
         (
-            vec!["-w", "0.0000000001"],
-            "invalid value '0.0000000001' for -w: rounds to 0 ns; \
-             0 waits forever"
+            vec!["-w", "-1e-400"],
+            "invalid value '-1e-400' for -w: expected seconds from 0 to 86400"
                 .to_string(),
         ),
     ]);
@@ -232,6 +269,7 @@ usage: udp-client [-w SECS] [HOST] [PORT]
   HOST              default: 127.0.0.1
   PORT              default: 80
   -w SECS           wait SECS for a reply; 0 waits forever (default: 3)
+                    a SECS below 0.001 counts as 0.001 (1 ms)
   -h, --help        print this help
   -V, --version     print the version
 
