@@ -339,6 +339,18 @@ mod tests {
         );
     }
 
+    /// Windows passes a command line as UTF-16: the test above is Unix's.
+    #[cfg(not(unix))]
+    #[test]
+    fn a_non_utf8_argument_is_a_usage_error() {
+        use std::io::Write as _;
+        let _ = writeln!(
+            io::stderr(),
+            "note: a_non_utf8_argument_is_a_usage_error: skipped on this \
+             system: it builds an argument from bytes, which only Unix allows"
+        );
+    }
+
     /// The help lists every option, and no line is wider than 80.
     #[test]
     fn help_fits_in_80_columns() {

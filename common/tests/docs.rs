@@ -420,10 +420,13 @@ fn runnable(
             package == &"tcp-server",
         ),
         ["python3", script, rest @ ..] => {
-            let mut python = Command::new("python3");
-            python
-                .arg("-u")
-                .arg(workspace_root().join(script));
+            // python3, python or py -3, with -u; check_session has
+            // checked that there is one.
+            let mut python = support::python3(
+                "transcripts_match_real_runs",
+            )
+            .expect("check_session found Python");
+            python.arg(workspace_root().join(script));
             let is_server =
                 script.ends_with("_server.py");
             let arguments: Vec<String> = rest

@@ -238,6 +238,17 @@ fn a_non_utf8_argument_is_a_usage_error() {
     );
 }
 
+/// Windows passes a command line as UTF-16, so the test above, which builds
+/// one from bytes that are not UTF-8, is for Unix only.
+#[cfg(not(unix))]
+#[test]
+fn a_non_utf8_argument_is_a_usage_error() {
+    support::not_on_this_system(
+        "a_non_utf8_argument_is_a_usage_error",
+        "it builds a command line from bytes, which only Unix allows",
+    );
+}
+
 /// `--version` names the program and its version.
 #[test]
 fn version_names_the_program() {
@@ -465,10 +476,9 @@ fn every_address_shares_one_deadline() {
     if !(addresses.iter().any(SocketAddr::is_ipv4)
         && addresses.iter().any(SocketAddr::is_ipv6))
     {
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: every_address_shares_one_deadline: skipped, \
-             localhost has no IPv4 and IPv6 address both here"
+        support::skipped(
+            "every_address_shares_one_deadline",
+            "localhost has no IPv4 and IPv6 address both here",
         );
         return;
     }

@@ -106,7 +106,11 @@ fn works_with_the_python_reference_client() {
             ]),
         DEADLINE,
     );
-    assert_eq!(text(&output.stdout), "b'ACK!'\n");
+    // Python's print ends the line with \r\n on Windows.
+    assert_eq!(
+        text(&output.stdout),
+        format!("b'ACK!'{}", support::PYTHON_LINE_END)
+    );
     assert_eq!(output.status.code(), Some(0));
     let lines = server.next_lines(3);
     assert!(

@@ -116,35 +116,85 @@ pub fn example(name: &str) -> Command {
     Command::new(program)
 }
 
-/// `python3`, if it is installed. Where it is missing the test prints that
-/// it was skipped, except under `CI=true`, where a missing python3 fails.
+/// How Python's `print` ends a line on standard output. On Windows,
+/// CPython's `sys.stdout` translates `\n` to `\r\n` (`create_stdio` in
+/// CPython's `Python/pylifecycle.c`; `newline=None` in `io.TextIOWrapper`'s
+/// documentation); elsewhere it writes `\n`.
+pub const PYTHON_LINE_END: &str =
+    if cfg!(windows) { "\r\n" } else { "\n" };
+
+/// Where the tests look for Python, in order: `python3` (Linux, macOS),
+/// `python` and `py -3` (python.org's installer and launcher on Windows,
+/// where `python3` may be the Microsoft Store's stand-in).
+const PYTHON_CANDIDATES: [(&str, &[&str]); 3] =
+    [("python3", &[]), ("python", &[]), ("py", &["-3"])];
+
+/// Python 3.8 or newer, the first of [`PYTHON_CANDIDATES`] that runs and
+/// is new enough, as a command to add the script and its arguments to. It
+/// runs unbuffered (`-u`), so that the tests see each line when it is
+/// printed.
+///
+/// Where none is found the test prints that it was skipped, except under
+/// `CI=true`, where a missing Python fails the test.
 pub fn python3(test_name: &str) -> Option<Command> {
-    let found = Command::new("python3")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|status| status.success())
-        .unwrap_or(false);
-    if found {
-        let mut command = Command::new("python3");
-        // Unbuffered, so that the tests see each line when it is printed.
-        command.arg("-u");
+    static FOUND: std::sync::OnceLock<
+        Option<(&str, &[&str])>,
+    > = std::sync::OnceLock::new();
+    if let Some((program, prefix)) =
+        *FOUND.get_or_init(find_python)
+    {
+        let mut command = Command::new(program);
+        command.args(prefix).arg("-u");
         return Some(command);
     }
+    let why = "no Python 3.8 or newer found as python3, python or py -3";
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!(
-            "{test_name}: python3 is required under CI=true but was not found"
+            "{test_name}: required under CI=true: {why}"
         );
     }
-    // The test harness hides what a passing test prints with
-    // `eprintln!`. A direct write to stderr is not captured, so
-    // the default `cargo test` output shows that this one skipped.
+    skipped(test_name, why);
+    None
+}
+
+/// The first candidate that answers, within [`DEADLINE`], that it is
+/// Python 3.8 or newer.
+fn find_python()
+-> Option<(&'static str, &'static [&'static str])> {
+    PYTHON_CANDIDATES.into_iter().find(|(program, prefix)| {
+        let started = Command::new(program)
+            .args(*prefix)
+            .args(["-c", "import sys; print(sys.version_info >= (3, 8))"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn();
+        // A missing program does not start; a Store stand-in fails.
+        started.is_ok_and(|child| {
+            let output = wait_with_limit(child, DEADLINE);
+            output.status.success() && output.stdout.starts_with(b"True")
+        })
+    })
+}
+
+/// Says that a test does not run on this system, and why: for a test that
+/// checks what only some systems do or allow.
+pub fn not_on_this_system(test_name: &str, why: &str) {
     let _ = writeln!(
         std::io::stderr(),
-        "note: {test_name}: skipped, python3 not found"
+        "note: {test_name}: skipped on this system: {why}"
     );
-    None
+}
+
+/// Says, where the test harness does not hide it, that a test did not run
+/// here and why. The harness hides what a passing test prints with
+/// `eprintln!`; a direct write to stderr is not captured, so the default
+/// `cargo test` output shows the note.
+pub fn skipped(test_name: &str, why: &str) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "note: {test_name}: skipped, {why}"
+    );
 }
 
 /// Runs a command to the end with nothing on stdin, killing it if it takes
