@@ -37,8 +37,11 @@ pub fn set_timeouts(socket: &Socket, wait: Option<Duration>) -> io::Result<()> {
 /// with "Address already in use".
 ///
 /// On Windows the same option would let another program bind the same port
-/// and steal connections, and Windows lets a server rebind over TIME_WAIT
-/// anyway; std, mio and tokio all leave it off there, and so do we.
+/// and steal connections (Microsoft's "Using SO_REUSEADDR and
+/// SO_EXCLUSIVEADDRUSE",
+/// <https://learn.microsoft.com/en-us/windows/win32/winsock/using-so-reuseaddr-and-so-exclusiveaddruse>),
+/// and Windows lets a server rebind over TIME_WAIT anyway; std, mio and
+/// tokio all leave it off there, and so do we.
 pub fn allow_quick_rebind(socket: &Socket) -> io::Result<()> {
     #[cfg(unix)]
     socket.set_reuse_address(true)?;

@@ -270,8 +270,11 @@ fn links_lead_somewhere() {
         {
             // From the top-level README, `../../actions/...` leaves the
             // files for the repository's own GitHub pages: the CI badge.
-            let github_page = page == root.join("README.md")
-                && target.starts_with("../../actions/workflows/");
+            let github_page = page
+                == root.join("README.md")
+                && target.starts_with(
+                    "../../actions/workflows/",
+                );
             if target.starts_with("http") || github_page {
                 continue;
             }
