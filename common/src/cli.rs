@@ -343,7 +343,6 @@ mod tests {
     #[cfg(not(unix))]
     #[test]
     fn a_non_utf8_argument_is_a_usage_error() {
-        use std::io::Write as _;
         let _ = writeln!(
             io::stderr(),
             "note: a_non_utf8_argument_is_a_usage_error: skipped on this \

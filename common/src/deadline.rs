@@ -21,9 +21,9 @@ impl Deadline {
 
     /// The time left, or `None` to wait forever. It is never shorter than
     /// [`SHORTEST_WAIT`], a millisecond, not even once the deadline has
-    /// passed: a socket's timeout of zero, or under a millisecond on
-    /// Windows, would wait for ever, and one more millisecond lets a
-    /// connection that is already made finish at once.
+    /// passed: std refuses a timeout of zero, socket2 takes it (or, on
+    /// Windows, anything under a millisecond) as "never", and one more
+    /// millisecond lets a connection that is already made finish at once.
     pub fn time_left(&self) -> Option<Duration> {
         self.0.map(|deadline| {
             let left = deadline.saturating_duration_since(Instant::now());

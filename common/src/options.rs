@@ -11,8 +11,8 @@ use socket2::Socket;
 /// Windows counts `SO_RCVTIMEO` and `SO_SNDTIMEO` in whole milliseconds, and
 /// 0 there means "never time out" (Microsoft's "SOL_SOCKET socket options"
 /// page, <https://learn.microsoft.com/en-us/windows/win32/winsock/sol-socket-socket-options>).
-/// socket2 rounds a duration down to that unit, so 0.5 ms would wait for
-/// ever. Unix counts microseconds, where 0 also means never (`man 7 socket`),
+/// socket2 rounds a duration down to that unit (its `into_ms`), so 0.5 ms
+/// would wait for ever. Unix counts microseconds, where 0 also means never (`man 7 socket`),
 /// but one rule for every system is easier to teach: `-w` below 0.001
 /// counts as 0.001, in every program.
 pub const SHORTEST_WAIT: Duration = Duration::from_millis(1);
