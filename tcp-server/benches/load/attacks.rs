@@ -155,28 +155,19 @@ fn stalled_load(
     during
 }
 
-/// The load while `count` silent connections are held, after the
-/// server's memory before and with them; what became of them.
+/// The load while `count` silent connections are held, and what became
+/// of them. The server's memory is read before they come and when the
+/// load ends, both times just after a load run, so that the difference
+/// is what the silent connections still held cost.
 fn silent_load(
     server: &Server,
     count: usize,
     clients: usize,
     settings: &Settings,
 ) -> (Report, String) {
-    let accepted_before = server.accepted();
     let memory_before = server.status_field("VmRSS:");
     let silent =
         open_idle_connections(server.address, count);
-    let accepted = server.wait_for_accepted(
-        accepted_before + silent.len(),
-        CROWD_ACCEPT_LIMIT,
-    ) - accepted_before;
-    print_memory_per_client(
-        server,
-        memory_before,
-        silent.len(),
-        accepted,
-    );
     let held_before = still_open(&silent);
     let during = drive_load(
         server.address,
@@ -184,6 +175,11 @@ fn silent_load(
         settings.exchanges,
     );
     let held_after = still_open(&silent);
+    print_memory_per_connection(
+        server,
+        memory_before,
+        held_after,
+    );
     let held = format!(
         "; silent connections: {} of {count} connected, {held_before} held when the load began, {held_after} when it ended",
         silent.len()
@@ -191,13 +187,12 @@ fn silent_load(
     (during, held)
 }
 
-/// The server's resident memory before and with `connected` silent
+/// The server's resident memory before and with `held` silent
 /// connections, and the difference per connection, in KiB (Linux only).
-fn print_memory_per_client(
+fn print_memory_per_connection(
     server: &Server,
     memory_before: Option<u64>,
-    connected: usize,
-    accepted: usize,
+    held: usize,
 ) {
     let memory_with = server.status_field("VmRSS:");
     let (Some(before), Some(with)) =
@@ -209,10 +204,10 @@ fn print_memory_per_client(
         return;
     };
     let per_connection = (with as f64 - before as f64)
-        / connected.max(1) as f64;
+        / held.max(1) as f64;
     println!(
-        "  memory: {} resident before, {} with {connected} silent connections \
-         ({accepted} accepted, {} threads): {per_connection:.1} KiB per silent connection",
+        "  memory: {} resident before the silent connections, {} with {held} of them held \
+         ({} threads): {per_connection:.1} KiB per silent connection held",
         mebibytes(before),
         mebibytes(with),
         server.threads_text(),

@@ -134,11 +134,7 @@ fn measure(settings: &Settings) -> anyhow::Result<()> {
             )
         },
     )?;
-    println!(
-        "load: {} exchanges per run, 36-byte request, loopback; server logs in {}",
-        settings.exchanges,
-        log_folder.display()
-    );
+    println!("server logs in {}", log_folder.display());
     if let Some(crowd) = settings.retire_crowd {
         return attacks::retire(
             settings,
@@ -153,6 +149,10 @@ fn measure(settings: &Settings) -> anyhow::Result<()> {
             crowd,
         );
     }
+    println!(
+        "load: {} exchanges per run, 36-byte request, loopback",
+        settings.exchanges
+    );
     let lineup =
         servers::prepare(&settings.servers, settings)?;
     if settings.silent_counts.is_empty()

@@ -66,7 +66,7 @@ impl Report {
                 .join(", ")
         };
         println!(
-            "{name:>18}: {:>6.0} exchanges/s  p50 {:>5.2} ms  p99 {:>6.2} ms  max {:>7.1} ms  \
+            "{name:>20}: {:>6.0} exchanges/s  p50 {:>5.2} ms  p99 {:>6.2} ms  max {:>7.1} ms  \
              over 1 s {:>4}  ok {:>5}  {errors}  ({} clients, {:.2} s; {about_server})",
             self.exchanges_per_second(),
             milliseconds(self.percentile(0.50)),

@@ -107,6 +107,7 @@ pub fn prepare(
             "thread-per-client" => {
                 let Some(program) = example(
                     &here,
+                    name,
                     "answer-5",
                     "tcp-server/answers/exercise-5.rs",
                 )?
@@ -118,6 +119,7 @@ pub fn prepare(
             "async" => {
                 let Some(program) = example(
                     &here,
+                    name,
                     "async-server",
                     "tcp-server/examples/async-server.rs",
                 )?
@@ -132,16 +134,19 @@ pub fn prepare(
                 } else {
                     "tcp_server_async.py"
                 };
-                let script = workspace_root()
-                    .join("docs/python")
-                    .join(script);
-                if !script.exists() {
+                let script =
+                    format!("docs/python/{script}");
+                if !workspace_root()
+                    .join(&script)
+                    .exists()
+                {
                     println!(
-                        "note: {name} skipped: {} is not in this checkout",
-                        script.display()
+                        "note: {name} skipped: {script} is not in this checkout"
                     );
                     continue;
                 }
+                let script =
+                    workspace_root().join(script);
                 let python = python
                     .get_or_insert_with(find_python);
                 let Some(python) = python else {
@@ -254,12 +259,13 @@ fn wait_with_limit(
     None
 }
 
-/// tcp-server's example `name`, built in release with cargo, as
-/// `cargo bench` built tcp-server; `None`, with a line that says so, if
-/// its `source` file is not in this checkout.
+/// tcp-server's example `example`, built in release with cargo, as
+/// `cargo bench` built tcp-server; `None`, with a line that says server
+/// `name` is skipped, if its `source` file is not in this checkout.
 fn example(
     here: &Path,
     name: &str,
+    example: &str,
     source: &str,
 ) -> anyhow::Result<Option<PathBuf>> {
     let manifest =
@@ -273,12 +279,12 @@ fn example(
     let cargo = std::env::var_os("CARGO")
         .unwrap_or_else(|| "cargo".into());
     println!(
-        "building {name}: cargo build --release -p tcp-server --example {name}"
+        "building {name}: cargo build --release -p tcp-server --example {example}"
     );
     let mut build = Command::new(cargo)
         .args(["build", "--release", "--manifest-path"])
         .arg(&manifest)
-        .args(["--example", name])
+        .args(["--example", example])
         .stdin(Stdio::null())
         .spawn()
         .context("could not run cargo")?;
@@ -286,11 +292,11 @@ fn example(
         Some(true) => {}
         Some(false) => {
             bail!(
-                "could not build {name} (cargo says why above)"
+                "could not build {example} (cargo says why above)"
             )
         }
         None => bail!(
-            "cargo took over {} s to build {name}",
+            "cargo took over {} s to build {example}",
             BUILD_TIME_LIMIT.as_secs()
         ),
     }
@@ -304,7 +310,7 @@ fn example(
         )?
         .join("examples")
         .join(format!(
-            "{name}{}",
+            "{example}{}",
             std::env::consts::EXE_SUFFIX
         ));
     Ok(Some(program))
@@ -316,11 +322,14 @@ pub struct Server {
     child: Child,
     pub address: SocketAddr,
     pub log_path: PathBuf,
+    /// Where its standard error goes.
+    errors_path: PathBuf,
 }
 
 impl Server {
     /// Starts `launch` (under `--server-fds` and `--wrap` if given) with
-    /// its output in `NAME.log`, and waits for its address.
+    /// its output in `NAME.log` and its errors in `NAME.stderr`, and waits
+    /// for its address.
     pub fn start(
         name: &str,
         launch: &Launch,
@@ -363,11 +372,22 @@ impl Server {
                 )
             },
         )?;
+        let errors_path =
+            log_folder.join(format!("{name}.stderr"));
+        let errors = File::create(&errors_path)
+            .with_context(|| {
+                format!(
+                    "could not create {}",
+                    errors_path.display()
+                )
+            })?;
+        // From the workspace's root, where `--command` lines are typed.
         let child = Command::new(&launch.program)
             .args(&launch.arguments)
+            .current_dir(workspace_root())
             .stdin(Stdio::null())
             .stdout(log)
-            .stderr(Stdio::null())
+            .stderr(errors)
             .spawn()
             .with_context(|| {
                 format!(
@@ -381,9 +401,15 @@ impl Server {
                 0,
             )),
             log_path,
+            errors_path,
         };
-        server.address =
-            server.wait_for_listening_line()?;
+        server.address = server
+            .wait_for_listening_line()
+            .with_context(|| {
+                format!(
+                    "could not start the {name} server"
+                )
+            })?;
         Ok(server)
     }
 
@@ -416,14 +442,19 @@ impl Server {
             if let Ok(Some(status)) =
                 self.child.try_wait()
             {
+                let said = std::fs::read_to_string(
+                    &self.errors_path,
+                )
+                .unwrap_or_default();
                 bail!(
-                    "the server ended before it printed its address ({status})"
+                    "it ended before it printed its address ({status}): {}",
+                    said.trim()
                 );
             }
             thread::sleep(Duration::from_millis(20));
         }
         bail!(
-            "the server did not print its address within {} s (see {})",
+            "it did not print its address within {} s (see {})",
             START_TIME_LIMIT.as_secs(),
             self.log_path.display()
         )
