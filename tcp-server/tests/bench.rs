@@ -19,7 +19,7 @@ fn arguments(line: &str) -> Vec<String> {
 
 fn settings(line: &str) -> Settings {
     match options::parse(&arguments(line)) {
-        Ok(Invocation::Measure(settings)) => settings,
+        Ok(Invocation::Measure(settings)) => *settings,
         other => panic!("{line:?} gave {other:?}"),
     }
 }

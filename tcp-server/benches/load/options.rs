@@ -85,7 +85,7 @@ Options:
 pub enum Invocation {
     Help,
     /// Measure, with these settings.
-    Measure(Settings),
+    Measure(Box<Settings>),
     /// Be one of the bench's own servers: the bench starts itself again
     /// with a hidden `--serve-…` option, so that each server under test
     /// is a process of its own, like tcp-server.
@@ -187,7 +187,7 @@ pub fn parse(
             );
         }
     }
-    Ok(Invocation::Measure(settings))
+    Ok(Invocation::Measure(Box::new(settings)))
 }
 
 /// The hidden options that make the bench one of its own servers.
