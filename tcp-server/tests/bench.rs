@@ -4,6 +4,8 @@
 //! building the bench in release: `--help`, every option, every server,
 //! and a bad option's message.
 
+// Formatted with the bench, at its width (benches/rustfmt.toml).
+#[rustfmt::skip]
 #[path = "../benches/load/options.rs"]
 mod options;
 

@@ -11,41 +11,31 @@ use std::io::{self, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{
-    AtomicBool, AtomicUsize, Ordering,
-};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::options::Settings;
-use crate::report::{
-    self, Report, mebibytes, milliseconds,
-};
+use crate::report::{self, Report, mebibytes, milliseconds};
 use crate::servers::{self, Launch, Server};
-use crate::speed::{
-    EXCHANGE_TIMEOUT, drive_load, one_exchange,
-};
+use crate::speed::{EXCHANGE_TIMEOUT, drive_load, one_exchange};
 
 /// How long to wait for an idle connection to be accepted by the kernel.
-const IDLE_CONNECT_TIMEOUT: Duration =
-    Duration::from_secs(3);
+const IDLE_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a stalling attacker waits after the server's FIN before it
 /// closes: a little longer than tcp-server's drain waits.
 const STALL_HOLD: Duration = Duration::from_millis(1100);
 /// How long to wait for a server to accept a crowd before measuring it.
-const CROWD_ACCEPT_LIMIT: Duration =
-    Duration::from_secs(10);
+const CROWD_ACCEPT_LIMIT: Duration = Duration::from_secs(10);
 /// How often `--retire` looks at the server.
 const RETIRE_STEP: Duration = Duration::from_secs(5);
 /// Tries of `--newcomer` unless `--rounds` says otherwise.
 const NEWCOMER_TRIES: usize = 10;
 /// How long a silent client must have waited before tcp-server's crew
 /// drops it for a newcomer (its `LEAST_SILENCE`), with a margin.
-const OLDER_THAN_LEAST_SILENCE: Duration =
-    Duration::from_millis(500);
+const OLDER_THAN_LEAST_SILENCE: Duration = Duration::from_millis(500);
 /// How long after the newcomer's exchange to look at the silent clients.
-const NEWCOMER_SETTLE: Duration =
-    Duration::from_millis(200);
+const NEWCOMER_SETTLE: Duration = Duration::from_millis(200);
 /// The line tcp-server logs for each client it drops for a newcomer.
 const DROPPED: &str = "dropped to make room";
 
@@ -61,12 +51,7 @@ pub fn slow_clients(
         .silent_counts
         .iter()
         .map(|&count| (count, false))
-        .chain(
-            settings
-                .stall_counts
-                .iter()
-                .map(|&count| (count, true)),
-        );
+        .chain(settings.stall_counts.iter().map(|&count| (count, true)));
     for (count, stalling) in modes {
         for (name, launch) in lineup {
             if name.starts_with("inline") {
@@ -75,53 +60,29 @@ pub fn slow_clients(
                 );
                 continue;
             }
-            let kind = if stalling {
-                "stalling"
-            } else {
-                "silent"
-            };
-            let server = Server::start(
-                name, launch, log_folder, settings,
-            )?;
+            let kind = if stalling { "stalling" } else { "silent" };
+            let server = Server::start(name, launch, log_folder, settings)?;
             println!(
                 "\n== {name}: {clients} clients, alone and with {count} {kind} clients"
             );
-            let alone = drive_load(
-                server.address,
-                clients,
-                settings.exchanges,
-            );
-            alone.print(
-                "alone",
-                &report::peak_memory(&server),
-            );
+            let alone = drive_load(server.address, clients, settings.exchanges);
+            alone.print("alone", &report::peak_memory(&server));
             let (during, held) = if stalling {
-                (
-                    stalled_load(
-                        &server, count, clients, settings,
-                    ),
-                    String::new(),
-                )
+                (stalled_load(&server, count, clients, settings), String::new())
             } else {
-                silent_load(
-                    &server, count, clients, settings,
-                )
+                silent_load(&server, count, clients, settings)
             };
             during.print(
                 &format!("{count} {kind}"),
                 &report::peak_memory(&server),
             );
-            let dropped =
-                server.log_lines_ending_with(DROPPED);
+            let dropped = server.log_lines_ending_with(DROPPED);
             let about_threads =
-                server.log_lines_where(|line| {
-                    line.contains("thread")
-                });
+                server.log_lines_where(|line| line.contains("thread"));
             println!(
                 "  with {count} {kind}: {:.2}x the rate alone, p99 {:.2} ms, {} over 1 s, slowest {:.0} ms, {} failed; \
                  log: {dropped} dropped to make room, {about_threads} lines about threads{held}",
-                during.exchanges_per_second()
-                    / alone.exchanges_per_second(),
+                during.exchanges_per_second() / alone.exchanges_per_second(),
                 milliseconds(during.percentile(0.99)),
                 during.over_one_second(),
                 milliseconds(during.slowest()),
@@ -141,17 +102,10 @@ fn stalled_load(
 ) -> Report {
     let attack = Stalling::start(server.address, count);
     // Let the attackers fill the server first.
-    attack
-        .wait_for_connections(count, CROWD_ACCEPT_LIMIT);
-    let during = drive_load(
-        server.address,
-        clients,
-        settings.exchanges,
-    );
+    attack.wait_for_connections(count, CROWD_ACCEPT_LIMIT);
+    let during = drive_load(server.address, clients, settings.exchanges);
     let connections = attack.stop();
-    println!(
-        "  stalling clients made {connections} connections"
-    );
+    println!("  stalling clients made {connections} connections");
     during
 }
 
@@ -166,20 +120,11 @@ fn silent_load(
     settings: &Settings,
 ) -> (Report, String) {
     let memory_before = server.status_field("VmRSS:");
-    let silent =
-        open_idle_connections(server.address, count);
+    let silent = open_idle_connections(server.address, count);
     let held_before = still_open(&silent);
-    let during = drive_load(
-        server.address,
-        clients,
-        settings.exchanges,
-    );
+    let during = drive_load(server.address, clients, settings.exchanges);
     let held_after = still_open(&silent);
-    print_memory_per_connection(
-        server,
-        memory_before,
-        held_after,
-    );
+    print_memory_per_connection(server, memory_before, held_after);
     let held = format!(
         "; silent connections: {} of {count} connected, {held_before} held when the load began, {held_after} when it ended",
         silent.len()
@@ -195,16 +140,11 @@ fn print_memory_per_connection(
     held: usize,
 ) {
     let memory_with = server.status_field("VmRSS:");
-    let (Some(before), Some(with)) =
-        (memory_before, memory_with)
-    else {
-        println!(
-            "  memory per silent connection: n/a (no /proc here)"
-        );
+    let (Some(before), Some(with)) = (memory_before, memory_with) else {
+        println!("  memory per silent connection: n/a (no /proc here)");
         return;
     };
-    let per_connection = (with as f64 - before as f64)
-        / held.max(1) as f64;
+    let per_connection = (with as f64 - before as f64) / held.max(1) as f64;
     println!(
         "  memory: {} resident before the silent connections, {} with {held} of them held \
          ({} threads): {per_connection:.1} KiB per silent connection held",
@@ -221,31 +161,21 @@ pub fn retire(
     log_folder: &Path,
     crowd: usize,
 ) -> anyhow::Result<()> {
-    let launch =
-        servers::rust(&settings.server_arguments);
-    let server = Server::start(
-        "rust", &launch, log_folder, settings,
-    )?;
+    let launch = servers::rust(&settings.server_arguments);
+    let server = Server::start("rust", &launch, log_folder, settings)?;
     println!("before: {}", report::memory_now(&server));
-    let silent =
-        open_idle_connections(server.address, crowd);
-    let accepted = server.wait_for_accepted(
-        silent.len(),
-        CROWD_ACCEPT_LIMIT,
-    );
+    let silent = open_idle_connections(server.address, crowd);
+    let accepted = server.wait_for_accepted(silent.len(), CROWD_ACCEPT_LIMIT);
     println!(
         "with {} silent clients ({accepted} accepted): {}",
         silent.len(),
         report::memory_now(&server)
     );
     drop(silent);
-    let watch =
-        Duration::from_secs(settings.retire_seconds);
+    let watch = Duration::from_secs(settings.retire_seconds);
     let left = Instant::now();
     while left.elapsed() < watch {
-        thread::sleep(
-            RETIRE_STEP.min(watch - left.elapsed()),
-        );
+        thread::sleep(RETIRE_STEP.min(watch - left.elapsed()));
         println!(
             "{:>3.0} s after they left: {}",
             left.elapsed().as_secs_f64(),
@@ -271,30 +201,19 @@ pub fn newcomer(
     ]);
     let mut counts = Vec::new();
     for _ in 0..tries {
-        let server = Server::start(
-            "rust", &launch, log_folder, settings,
-        )?;
-        let silent =
-            open_idle_connections(server.address, crowd);
-        server.wait_for_accepted(
-            silent.len(),
-            CROWD_ACCEPT_LIMIT,
-        );
+        let server = Server::start("rust", &launch, log_folder, settings)?;
+        let silent = open_idle_connections(server.address, crowd);
+        server.wait_for_accepted(silent.len(), CROWD_ACCEPT_LIMIT);
         // Only a client silent for long enough may give way.
         thread::sleep(OLDER_THAN_LEAST_SILENCE);
         let outcome = one_exchange(server.address);
         thread::sleep(NEWCOMER_SETTLE);
         let held = still_open(&silent);
-        let dropped =
-            server.log_lines_ending_with(DROPPED);
+        let dropped = server.log_lines_ending_with(DROPPED);
         println!(
             "  {} silent connected, newcomer {}, {dropped} dropped in the log, {held} still held",
             silent.len(),
-            if outcome.is_ok() {
-                "served"
-            } else {
-                "failed"
-            },
+            if outcome.is_ok() { "served" } else { "failed" },
         );
         counts.push(dropped);
     }
@@ -313,26 +232,16 @@ struct Stalling {
 }
 
 impl Stalling {
-    fn start(
-        address: SocketAddr,
-        count: usize,
-    ) -> Stalling {
+    fn start(address: SocketAddr, count: usize) -> Stalling {
         let stop = Arc::new(AtomicBool::new(false));
         let connections = Arc::new(AtomicUsize::new(0));
         let threads = (0..count)
             .filter_map(|_| {
                 let stop = Arc::clone(&stop);
-                let connections =
-                    Arc::clone(&connections);
+                let connections = Arc::clone(&connections);
                 thread::Builder::new()
                     .stack_size(64 * 1024)
-                    .spawn(move || {
-                        stall(
-                            address,
-                            &stop,
-                            &connections,
-                        )
-                    })
+                    .spawn(move || stall(address, &stop, &connections))
                     .ok()
             })
             .collect();
@@ -341,14 +250,9 @@ impl Stalling {
 
     /// Waits until the attackers have made `count` connections, or
     /// `limit` has passed.
-    fn wait_for_connections(
-        &self,
-        count: usize,
-        limit: Duration,
-    ) {
+    fn wait_for_connections(&self, count: usize, limit: Duration) {
         let started = Instant::now();
-        while self.connections.load(Ordering::Relaxed)
-            < count
+        while self.connections.load(Ordering::Relaxed) < count
             && started.elapsed() < limit
         {
             thread::sleep(Duration::from_millis(50));
@@ -367,22 +271,16 @@ impl Stalling {
 }
 
 /// One stalling attacker, until `stop`.
-fn stall(
-    address: SocketAddr,
-    stop: &AtomicBool,
-    connections: &AtomicUsize,
-) {
+fn stall(address: SocketAddr, stop: &AtomicBool, connections: &AtomicUsize) {
     while !stop.load(Ordering::Relaxed) {
-        let Ok(mut stream) = TcpStream::connect_timeout(
-            &address,
-            IDLE_CONNECT_TIMEOUT,
-        ) else {
+        let Ok(mut stream) =
+            TcpStream::connect_timeout(&address, IDLE_CONNECT_TIMEOUT)
+        else {
             thread::sleep(Duration::from_millis(100));
             continue;
         };
         connections.fetch_add(1, Ordering::Relaxed);
-        let _ = stream
-            .set_read_timeout(Some(EXCHANGE_TIMEOUT));
+        let _ = stream.set_read_timeout(Some(EXCHANGE_TIMEOUT));
         let _ = stream.write_all(b"GET");
         let mut reply = Vec::new();
         let _ = stream.read_to_end(&mut reply);
@@ -415,15 +313,11 @@ fn still_open(connections: &[TcpStream]) -> usize {
 /// Opens up to `count` connections that send nothing, from several
 /// threads at once, since a connect past the server's backlog waits for a
 /// timeout.
-fn open_idle_connections(
-    address: SocketAddr,
-    count: usize,
-) -> Vec<TcpStream> {
+fn open_idle_connections(address: SocketAddr, count: usize) -> Vec<TcpStream> {
     const OPENERS: usize = 16;
     let openers: Vec<_> = (0..OPENERS)
         .map(|opener| {
-            let share = count / OPENERS
-                + usize::from(opener < count % OPENERS);
+            let share = count / OPENERS + usize::from(opener < count % OPENERS);
             thread::spawn(move || {
                 (0..share)
                     .filter_map(|_| {
@@ -439,8 +333,6 @@ fn open_idle_connections(
         .collect();
     openers
         .into_iter()
-        .flat_map(|opener| {
-            opener.join().unwrap_or_default()
-        })
+        .flat_map(|opener| opener.join().unwrap_or_default())
         .collect()
 }

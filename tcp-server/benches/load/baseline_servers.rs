@@ -28,12 +28,10 @@ pub const POOL_THREADS: usize = 16;
 const RECV_BUFFER_SIZE: usize = 1024;
 /// How long a client may keep a thread waiting for its request, and for
 /// `ACK!` to be taken: tcp-server's `-w` default.
-const CLIENT_TIME_LIMIT: Duration =
-    Duration::from_secs(5);
+const CLIENT_TIME_LIMIT: Duration = Duration::from_secs(5);
 /// How long to pause after a failed `accept` (out of file descriptors,
 /// say) before trying again.
-const ACCEPT_RETRY_PAUSE: Duration =
-    Duration::from_millis(10);
+const ACCEPT_RETRY_PAUSE: Duration = Duration::from_millis(10);
 
 /// Runs one of the bench's servers until the bench kills it.
 pub fn serve(server: OwnServer) -> anyhow::Result<()> {
@@ -49,19 +47,14 @@ pub fn serve(server: OwnServer) -> anyhow::Result<()> {
 /// The `pool` server: threads that each accept and serve, with no
 /// hand-off between threads, though a few silent clients block it.
 fn serve_pool() -> anyhow::Result<()> {
-    let listener = Arc::new(listen_on_loopback(
-        crate::servers::BACKLOG,
-    )?);
+    let listener = Arc::new(listen_on_loopback(crate::servers::BACKLOG)?);
     let threads: Vec<_> = (0..POOL_THREADS)
         .map(|_| {
             let listener = Arc::clone(&listener);
             thread::spawn(move || {
                 loop {
-                    let (client, address) =
-                        accept(&listener);
-                    serve_like_tcp_server(
-                        client, address,
-                    );
+                    let (client, address) = accept(&listener);
+                    serve_like_tcp_server(client, address);
                 }
             })
         })
@@ -75,10 +68,8 @@ fn serve_pool() -> anyhow::Result<()> {
 /// The `handoff` server: the script's shape at its plainest. What the
 /// shape costs, without tcp-server's crew.
 fn serve_handoff() -> anyhow::Result<()> {
-    let listener =
-        listen_on_loopback(crate::servers::BACKLOG)?;
-    let (sender, receiver) =
-        mpsc::channel::<(TcpStream, SocketAddr)>();
+    let listener = listen_on_loopback(crate::servers::BACKLOG)?;
+    let (sender, receiver) = mpsc::channel::<(TcpStream, SocketAddr)>();
     let receiver = Arc::new(Mutex::new(receiver));
     for _ in 0..POOL_THREADS {
         let receiver = Arc::clone(&receiver);
@@ -88,9 +79,7 @@ fn serve_handoff() -> anyhow::Result<()> {
                 // receiver as good as it was.
                 let next = receiver
                     .lock()
-                    .unwrap_or_else(|poisoned| {
-                        poisoned.into_inner()
-                    })
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
                     .recv();
                 let Ok((client, address)) = next else {
                     return; // The accept loop has gone.
@@ -110,10 +99,7 @@ fn serve_handoff() -> anyhow::Result<()> {
 /// The `inline` servers: the script's work for each client inside the
 /// accept loop. `graceful` adds tcp-server's close; without it the
 /// client is closed at once, as the script does.
-fn serve_inline(
-    backlog: i32,
-    graceful: bool,
-) -> anyhow::Result<()> {
+fn serve_inline(backlog: i32, graceful: bool) -> anyhow::Result<()> {
     let listener = listen_on_loopback(backlog)?;
     loop {
         let (client, address) = accept(&listener);
@@ -130,14 +116,10 @@ fn serve_inline(
 
 /// Accepts the next client and says so, as tcp-server does, retrying
 /// after a pause when `accept` fails.
-fn accept(
-    listener: &TcpListener,
-) -> (TcpStream, SocketAddr) {
+fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
     loop {
         if let Ok((client, address)) = listener.accept() {
-            say!(
-                "[*] Accepted connection from: {address}"
-            );
+            say!("[*] Accepted connection from: {address}");
             return (client, address);
         }
         thread::sleep(ACCEPT_RETRY_PAUSE);
@@ -145,10 +127,7 @@ fn accept(
 }
 
 /// tcp-server's work for one client, without its crew.
-fn serve_like_tcp_server(
-    client: TcpStream,
-    address: SocketAddr,
-) {
+fn serve_like_tcp_server(client: TcpStream, address: SocketAddr) {
     if let Some(client) = answer(client, address) {
         graceful_close::close(client);
     }
@@ -156,22 +135,12 @@ fn serve_like_tcp_server(
 
 /// tcp-server's `handle_client` up to its close: read once, the two
 /// lines, `ACK!`. The client back if it is still there to close.
-fn answer(
-    mut client: TcpStream,
-    address: SocketAddr,
-) -> Option<TcpStream> {
-    client
-        .set_read_timeout(Some(CLIENT_TIME_LIMIT))
-        .ok()?;
-    client
-        .set_write_timeout(Some(CLIENT_TIME_LIMIT))
-        .ok()?;
+fn answer(mut client: TcpStream, address: SocketAddr) -> Option<TcpStream> {
+    client.set_read_timeout(Some(CLIENT_TIME_LIMIT)).ok()?;
+    client.set_write_timeout(Some(CLIENT_TIME_LIMIT)).ok()?;
     let mut request = [0u8; RECV_BUFFER_SIZE];
     let bytes_read = client.read(&mut request).ok()?;
-    say!(
-        "[*] Received: {}",
-        PythonBytes(&request[..bytes_read])
-    );
+    say!("[*] Received: {}", PythonBytes(&request[..bytes_read]));
     client.write_all(b"ACK!").ok()?;
     say!("{address}");
     Some(client)
@@ -179,9 +148,7 @@ fn answer(
 
 /// A listener on an ephemeral port of 127.0.0.1, which prints its
 /// address first, as tcp-server does.
-fn listen_on_loopback(
-    backlog: i32,
-) -> anyhow::Result<TcpListener> {
+fn listen_on_loopback(backlog: i32) -> anyhow::Result<TcpListener> {
     let socket = socket2::Socket::new(
         socket2::Domain::IPV4,
         socket2::Type::STREAM,
@@ -190,12 +157,12 @@ fn listen_on_loopback(
     .context("could not create a TCP socket")?;
     common::options::allow_quick_rebind(&socket)?;
     let address = SocketAddr::from(([127, 0, 0, 1], 0));
-    socket.bind(&address.into()).with_context(|| {
-        format!("could not bind to {address}")
-    })?;
-    socket.listen(backlog).with_context(|| {
-        format!("could not listen on {address}")
-    })?;
+    socket
+        .bind(&address.into())
+        .with_context(|| format!("could not bind to {address}"))?;
+    socket
+        .listen(backlog)
+        .with_context(|| format!("could not listen on {address}"))?;
     let listener = TcpListener::from(socket);
     say!("[*] Listening on {}", listener.local_addr()?);
     Ok(listener)

@@ -73,23 +73,28 @@ mod report;
 mod servers;
 mod speed;
 
-// tcp-server's own graceful close, not a copy, for the bench's servers:
-// FIN after `ACK!`, then read until the client closes too, within limits
-// of bytes and time. At the crate's root, as in tcp-server, so that its
-// paths mean the same. `cargo bench` builds with `--cfg test` but without
-// the test harness, so the module's tests are compiled and never run,
-// and their imports and helpers look unused.
+// tcp-server's own modules, not copies. They are formatted with
+// tcp-server, at its width, hence `rustfmt::skip`. `cargo bench` builds
+// with `--cfg test` but without the test harness, so their test modules
+// are compiled and never run: the tests' imports and helpers look unused.
+//
+// The graceful close, for the bench's servers: FIN after `ACK!`, then read
+// until the client closes too, within limits of bytes and time. At the
+// crate's root, as in tcp-server, so that its paths mean the same.
 #[allow(unused_imports, dead_code)]
+#[rustfmt::skip]
 #[path = "../../src/graceful_close.rs"]
 mod graceful_close;
-// Until tcp-server's graceful close no longer asks the crew whether a
-// newcomer waits, the crew and what it uses come along, unused.
-#[allow(dead_code)]
-#[path = "../../src/address_space.rs"]
-mod address_space;
+// Until the graceful close no longer asks the crew whether a newcomer
+// waits for its thread, the crew and what it uses come along, unused.
 #[allow(unused_imports, dead_code)]
+#[rustfmt::skip]
 #[path = "../../src/client_crew.rs"]
 mod client_crew;
+#[allow(dead_code)]
+#[rustfmt::skip]
+#[path = "../../src/address_space.rs"]
+mod address_space;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -103,67 +108,39 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let arguments: Vec<String> =
-        std::env::args().skip(1).collect();
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
     match options::parse(&arguments)? {
         Invocation::Help => {
-            let _ = std::io::stdout()
-                .write_all(options::USAGE.as_bytes());
+            let _ = std::io::stdout().write_all(options::USAGE.as_bytes());
             Ok(())
         }
-        Invocation::Serve(server) => {
-            baseline_servers::serve(server)
-        }
-        Invocation::Measure(settings) => {
-            measure(&settings)
-        }
+        Invocation::Serve(server) => baseline_servers::serve(server),
+        Invocation::Measure(settings) => measure(&settings),
     }
 }
 
 /// Runs the mode the options ask for.
 fn measure(settings: &Settings) -> anyhow::Result<()> {
-    let log_folder = std::env::temp_dir().join(format!(
-        "tcp-server-load-{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&log_folder).with_context(
-        || {
-            format!(
-                "could not create {}",
-                log_folder.display()
-            )
-        },
-    )?;
+    let log_folder = std::env::temp_dir()
+        .join(format!("tcp-server-load-{}", std::process::id()));
+    std::fs::create_dir_all(&log_folder).with_context(|| {
+        format!("could not create {}", log_folder.display())
+    })?;
     println!("server logs in {}", log_folder.display());
     if let Some(crowd) = settings.retire_crowd {
-        return attacks::retire(
-            settings,
-            &log_folder,
-            crowd,
-        );
+        return attacks::retire(settings, &log_folder, crowd);
     }
     if let Some(crowd) = settings.newcomer_crowd {
-        return attacks::newcomer(
-            settings,
-            &log_folder,
-            crowd,
-        );
+        return attacks::newcomer(settings, &log_folder, crowd);
     }
     println!(
         "load: {} exchanges per run, 36-byte request, loopback",
         settings.exchanges
     );
-    let lineup =
-        servers::prepare(&settings.servers, settings)?;
-    if settings.silent_counts.is_empty()
-        && settings.stall_counts.is_empty()
-    {
+    let lineup = servers::prepare(&settings.servers, settings)?;
+    if settings.silent_counts.is_empty() && settings.stall_counts.is_empty() {
         speed::compare(&lineup, settings, &log_folder)
     } else {
-        attacks::slow_clients(
-            &lineup,
-            settings,
-            &log_folder,
-        )
+        attacks::slow_clients(&lineup, settings, &log_folder)
     }
 }

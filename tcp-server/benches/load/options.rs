@@ -125,9 +125,7 @@ impl Default for Settings {
         Settings {
             client_counts: vec![1, 16, 64, 256],
             exchanges: 20_000,
-            servers: DEFAULT_SERVERS
-                .map(str::to_string)
-                .to_vec(),
+            servers: DEFAULT_SERVERS.map(str::to_string).to_vec(),
             commands: BTreeMap::new(),
             rounds: None,
             silent_counts: Vec::new(),
@@ -143,9 +141,7 @@ impl Default for Settings {
 }
 
 /// Reads the arguments that follow the program's name.
-pub fn parse(
-    arguments: &[String],
-) -> anyhow::Result<Invocation> {
+pub fn parse(arguments: &[String]) -> anyhow::Result<Invocation> {
     // `cargo bench` adds `--bench`; it means nothing here.
     let arguments: Vec<&str> = arguments
         .iter()
@@ -155,58 +151,43 @@ pub fn parse(
     if let Some(server) = own_server(&arguments)? {
         return Ok(Invocation::Serve(server));
     }
-    if arguments.iter().any(|argument| {
-        *argument == "-h" || *argument == "--help"
-    }) {
+    if arguments
+        .iter()
+        .any(|argument| *argument == "-h" || *argument == "--help")
+    {
         return Ok(Invocation::Help);
     }
     let mut settings = Settings::default();
     let mut arguments = arguments.into_iter();
     while let Some(flag) = arguments.next() {
-        let value =
-            arguments.next().with_context(|| {
-                format!(
-                    "{flag} needs a value (try --help)"
-                )
-            })?;
+        let value = arguments
+            .next()
+            .with_context(|| format!("{flag} needs a value (try --help)"))?;
         set(&mut settings, flag, value)?;
     }
-    if settings.client_counts.contains(&0)
-        || settings.rounds == Some(0)
-    {
-        bail!(
-            "--clients and --rounds need numbers of at least 1"
-        );
+    if settings.client_counts.contains(&0) || settings.rounds == Some(0) {
+        bail!("--clients and --rounds need numbers of at least 1");
     }
     for name in &settings.servers {
         if !BUILT_IN_SERVERS.contains(&name.as_str())
             && !settings.commands.contains_key(name)
         {
-            bail!(
-                "unknown server '{name}' in --servers (try --help)"
-            );
+            bail!("unknown server '{name}' in --servers (try --help)");
         }
     }
     Ok(Invocation::Measure(Box::new(settings)))
 }
 
 /// The hidden options that make the bench one of its own servers.
-fn own_server(
-    arguments: &[&str],
-) -> anyhow::Result<Option<OwnServer>> {
+fn own_server(arguments: &[&str]) -> anyhow::Result<Option<OwnServer>> {
     let server = match arguments {
         ["--serve-pool"] => OwnServer::Pool,
         ["--serve-handoff"] => OwnServer::Handoff,
-        [flag @ ("--serve-inline"
-        | "--serve-inline-graceful"), backlog] => {
+        [flag @ ("--serve-inline" | "--serve-inline-graceful"), backlog] => {
             OwnServer::Inline {
-                backlog: backlog.parse().with_context(
-                    || {
-                        format!(
-                            "invalid backlog '{backlog}' for {flag}"
-                        )
-                    },
-                )?,
+                backlog: backlog.parse().with_context(|| {
+                    format!("invalid backlog '{backlog}' for {flag}")
+                })?,
                 graceful: *flag == "--serve-inline-graceful",
             }
         }
@@ -216,81 +197,42 @@ fn own_server(
 }
 
 /// Applies one option and its value.
-fn set(
-    settings: &mut Settings,
-    flag: &str,
-    value: &str,
-) -> anyhow::Result<()> {
+fn set(settings: &mut Settings, flag: &str, value: &str) -> anyhow::Result<()> {
     let number = |text: &str| {
-        text.parse::<usize>().with_context(|| {
-            format!("invalid number '{text}' for {flag}")
-        })
+        text.parse::<usize>()
+            .with_context(|| format!("invalid number '{text}' for {flag}"))
     };
     let numbers = |text: &str| {
-        text.split(',')
-            .map(number)
-            .collect::<anyhow::Result<Vec<_>>>()
+        text.split(',').map(number).collect::<anyhow::Result<Vec<_>>>()
     };
     let words = |text: &str| {
-        text.split_whitespace()
-            .map(str::to_string)
-            .collect::<Vec<_>>()
+        text.split_whitespace().map(str::to_string).collect::<Vec<_>>()
     };
     match flag {
-        "--clients" => {
-            settings.client_counts = numbers(value)?
-        }
-        "--exchanges" => {
-            settings.exchanges = number(value)?
-        }
+        "--clients" => settings.client_counts = numbers(value)?,
+        "--exchanges" => settings.exchanges = number(value)?,
         "--servers" => {
-            settings.servers = value
-                .split(',')
-                .map(str::to_string)
-                .collect()
+            settings.servers = value.split(',').map(str::to_string).collect()
         }
         "--command" => {
-            let (name, command) =
-                value.split_once('=').with_context(
-                    || {
-                        format!(
-                            "--command needs NAME=CMD, not '{value}'"
-                        )
-                    },
-                )?;
-            settings
-                .commands
-                .insert(name.into(), command.into());
+            let (name, command) = value.split_once('=').with_context(|| {
+                format!("--command needs NAME=CMD, not '{value}'")
+            })?;
+            settings.commands.insert(name.into(), command.into());
         }
-        "--rounds" => {
-            settings.rounds = Some(number(value)?)
+        "--rounds" => settings.rounds = Some(number(value)?),
+        "--silent" => settings.silent_counts = numbers(value)?,
+        "--stall" => settings.stall_counts = numbers(value)?,
+        "--newcomer" => settings.newcomer_crowd = Some(number(value)?),
+        "--retire" => settings.retire_crowd = Some(number(value)?),
+        "--retire-seconds" => {
+            settings.retire_seconds = value.parse().with_context(|| {
+                format!("invalid number '{value}' for {flag}")
+            })?
         }
-        "--silent" => {
-            settings.silent_counts = numbers(value)?
-        }
-        "--stall" => {
-            settings.stall_counts = numbers(value)?
-        }
-        "--newcomer" => {
-            settings.newcomer_crowd = Some(number(value)?)
-        }
-        "--retire" => {
-            settings.retire_crowd = Some(number(value)?)
-        }
-        "--retire-seconds" => settings.retire_seconds =
-            value.parse().with_context(|| {
-                format!(
-                    "invalid number '{value}' for {flag}"
-                )
-            })?,
-        "--server-args" => {
-            settings.server_arguments = words(value)
-        }
+        "--server-args" => settings.server_arguments = words(value),
         "--wrap" => settings.wrap = words(value),
-        "--server-fds" => {
-            settings.server_descriptors =
-                Some(number(value)?)
-        }
+        "--server-fds" => settings.server_descriptors = Some(number(value)?),
         _ => {
             bail!("unknown option '{flag}' (try --help)")
         }

@@ -19,17 +19,15 @@ pub struct Report {
 
 impl Report {
     pub fn exchanges_per_second(&self) -> f64 {
-        self.latencies.len() as f64
-            / self.elapsed.as_secs_f64()
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }
 
     pub fn percentile(&self, fraction: f64) -> Duration {
         if self.latencies.is_empty() {
             return Duration::ZERO;
         }
-        let index = ((self.latencies.len() as f64 - 1.0)
-            * fraction)
-            .round() as usize;
+        let index =
+            ((self.latencies.len() as f64 - 1.0) * fraction).round() as usize;
         self.latencies[index]
     }
 
@@ -46,9 +44,7 @@ impl Report {
     pub fn over_one_second(&self) -> usize {
         self.latencies
             .iter()
-            .filter(|latency| {
-                **latency >= Duration::from_secs(1)
-            })
+            .filter(|latency| **latency >= Duration::from_secs(1))
             .count()
     }
 
@@ -59,9 +55,7 @@ impl Report {
         } else {
             self.errors
                 .iter()
-                .map(|(kind, count)| {
-                    format!("{kind} {count}")
-                })
+                .map(|(kind, count)| format!("{kind} {count}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -91,10 +85,7 @@ pub fn mebibytes(kibibytes: u64) -> String {
 
 /// The server's cost so far, per exchange of `report`: CPU time and
 /// context switches, then its peak memory and threads (Linux only).
-pub fn server_cost(
-    server: &Server,
-    report: &Report,
-) -> String {
+pub fn server_cost(server: &Server, report: &Report) -> String {
     let exchanges = report.latencies.len().max(1) as f64;
     let mut parts = Vec::new();
     if let Some(seconds) = server.cpu_seconds() {
@@ -138,21 +129,16 @@ pub fn memory_now(server: &Server) -> String {
 
 /// The median round of each server, then the first server's rate over
 /// each other's, round by round: the median and the range.
-pub fn print_summary(
-    order: &[String],
-    rounds: &BTreeMap<String, Vec<Report>>,
-) {
+pub fn print_summary(order: &[String], rounds: &BTreeMap<String, Vec<Report>>) {
     println!("  median round of each:");
     for name in order {
         if let Some(reports) = rounds.get(name) {
             median_round(reports).print(name, "median");
         }
     }
-    let mut measured = order.iter().filter_map(|name| {
-        Some((name, rounds.get(name)?))
-    });
-    let Some((first, first_rounds)) = measured.next()
-    else {
+    let mut measured =
+        order.iter().filter_map(|name| Some((name, rounds.get(name)?)));
+    let Some((first, first_rounds)) = measured.next() else {
         return;
     };
     for (other, other_rounds) in measured {
@@ -160,8 +146,7 @@ pub fn print_summary(
             .iter()
             .zip(other_rounds)
             .map(|(first, other)| {
-                first.exchanges_per_second()
-                    / other.exchanges_per_second()
+                first.exchanges_per_second() / other.exchanges_per_second()
             })
             .collect();
         ratios.sort_by(f64::total_cmp);
@@ -176,11 +161,9 @@ pub fn print_summary(
 }
 
 fn median_round(reports: &[Report]) -> &Report {
-    let mut sorted: Vec<&Report> =
-        reports.iter().collect();
+    let mut sorted: Vec<&Report> = reports.iter().collect();
     sorted.sort_by(|a, b| {
-        a.exchanges_per_second()
-            .total_cmp(&b.exchanges_per_second())
+        a.exchanges_per_second().total_cmp(&b.exchanges_per_second())
     });
     sorted[sorted.len() / 2]
 }

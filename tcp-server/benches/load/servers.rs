@@ -18,15 +18,12 @@ use crate::options::Settings;
 /// The backlog of the bench's own servers, the same as tcp-server's.
 pub const BACKLOG: i32 = 1024;
 /// How long a server may take to print its address.
-const START_TIME_LIMIT: Duration =
-    Duration::from_secs(10);
+const START_TIME_LIMIT: Duration = Duration::from_secs(10);
 /// How long Python may take to say its version.
-const PYTHON_CHECK_TIME_LIMIT: Duration =
-    Duration::from_secs(10);
+const PYTHON_CHECK_TIME_LIMIT: Duration = Duration::from_secs(10);
 /// How long `cargo build --release` of an example may take: tokio's first
 /// release build is slow on a small machine.
-const BUILD_TIME_LIMIT: Duration =
-    Duration::from_secs(30 * 60);
+const BUILD_TIME_LIMIT: Duration = Duration::from_secs(30 * 60);
 
 /// A program and its arguments: how to start one server.
 #[derive(Clone)]
@@ -36,20 +33,14 @@ pub struct Launch {
 }
 
 impl Launch {
-    fn new<I, A>(
-        program: impl Into<OsString>,
-        arguments: I,
-    ) -> Launch
+    fn new<I, A>(program: impl Into<OsString>, arguments: I) -> Launch
     where
         I: IntoIterator<Item = A>,
         A: Into<OsString>,
     {
         Launch {
             program: program.into(),
-            arguments: arguments
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            arguments: arguments.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -58,10 +49,7 @@ impl Launch {
 pub fn rust(extra: &[String]) -> Launch {
     let mut arguments = extra.to_vec();
     arguments.extend(["127.0.0.1".into(), "0".into()]);
-    Launch::new(
-        env!("CARGO_BIN_EXE_tcp-server"),
-        arguments,
-    )
+    Launch::new(env!("CARGO_BIN_EXE_tcp-server"), arguments)
 }
 
 /// How to start each of `names`, in order. A server that cannot run here
@@ -78,31 +66,18 @@ pub fn prepare(
     for name in names {
         let launch = match name.as_str() {
             _ if settings.commands.contains_key(name) => {
-                from_command_line(
-                    name,
-                    &settings.commands[name],
-                )?
+                from_command_line(name, &settings.commands[name])?
             }
             "rust" => rust(&settings.server_arguments),
-            "pool" => {
-                Launch::new(&here, ["--serve-pool"])
-            }
-            "handoff" => {
-                Launch::new(&here, ["--serve-handoff"])
-            }
+            "pool" => Launch::new(&here, ["--serve-pool"]),
+            "handoff" => Launch::new(&here, ["--serve-handoff"]),
             "inline" | "inline-graceful" => Launch::new(
                 &here,
-                [
-                    format!("--serve-{name}"),
-                    BACKLOG.to_string(),
-                ],
+                [format!("--serve-{name}"), BACKLOG.to_string()],
             ),
             // The inline server with the script's `listen(5)`, to show
             // what a short backlog costs.
-            "inline-backlog-5" => Launch::new(
-                &here,
-                ["--serve-inline", "5"],
-            ),
+            "inline-backlog-5" => Launch::new(&here, ["--serve-inline", "5"]),
             // Exercise 5's answer, a new thread per client.
             "thread-per-client" => {
                 let Some(program) = example(
@@ -134,21 +109,15 @@ pub fn prepare(
                 } else {
                     "tcp_server_async.py"
                 };
-                let script =
-                    format!("docs/python/{script}");
-                if !workspace_root()
-                    .join(&script)
-                    .exists()
-                {
+                let script = format!("docs/python/{script}");
+                if !workspace_root().join(&script).exists() {
                     println!(
                         "note: {name} skipped: {script} is not in this checkout"
                     );
                     continue;
                 }
-                let script =
-                    workspace_root().join(script);
-                let python = python
-                    .get_or_insert_with(find_python);
+                let script = workspace_root().join(script);
+                let python = python.get_or_insert_with(find_python);
                 let Some(python) = python else {
                     println!(
                         "note: {name} skipped: no Python 3.8 or newer as python3, python or py -3"
@@ -160,10 +129,7 @@ pub fn prepare(
                 // bench waits for the first line.
                 launch.arguments.push("-u".into());
                 launch.arguments.push(script.into());
-                launch.arguments.extend([
-                    "127.0.0.1".into(),
-                    "0".into(),
-                ]);
+                launch.arguments.extend(["127.0.0.1".into(), "0".into()]);
                 launch
             }
             other => bail!("unknown server '{other}'"),
@@ -174,14 +140,10 @@ pub fn prepare(
 }
 
 /// A `--command` line, split at spaces.
-fn from_command_line(
-    name: &str,
-    line: &str,
-) -> anyhow::Result<Launch> {
+fn from_command_line(name: &str, line: &str) -> anyhow::Result<Launch> {
     let mut words = line.split_whitespace();
-    let program = words.next().with_context(|| {
-        format!("--command {name}= is empty")
-    })?;
+    let program =
+        words.next().with_context(|| format!("--command {name}= is empty"))?;
     Ok(Launch::new(program, words))
 }
 
@@ -195,9 +157,7 @@ pub fn workspace_root() -> PathBuf {
 fn find_python() -> Option<Launch> {
     const CHECK: &str = "import sys; print(sys.version.split()[0]); \
                          sys.exit(sys.version_info < (3, 8))";
-    for candidate in
-        [&["python3"][..], &["python"], &["py", "-3"]]
-    {
+    for candidate in [&["python3"][..], &["python"], &["py", "-3"]] {
         let mut command = Command::new(candidate[0]);
         command.args(&candidate[1..]).args(["-c", CHECK]);
         let Some(version) = run_briefly(command) else {
@@ -205,10 +165,7 @@ fn find_python() -> Option<Launch> {
         };
         let spelled = candidate.join(" ");
         println!("python: {spelled} (Python {version})");
-        return Some(Launch::new(
-            candidate[0],
-            &candidate[1..],
-        ));
+        return Some(Launch::new(candidate[0], &candidate[1..]));
     }
     None
 }
@@ -222,35 +179,23 @@ fn run_briefly(mut command: Command) -> Option<String> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    let status = wait_with_limit(
-        &mut child,
-        PYTHON_CHECK_TIME_LIMIT,
-    )?;
+    let status = wait_with_limit(&mut child, PYTHON_CHECK_TIME_LIMIT)?;
     let mut printed = String::new();
     let mut stdout = child.stdout.take()?;
-    std::io::Read::read_to_string(
-        &mut stdout,
-        &mut printed,
-    )
-    .ok()?;
+    std::io::Read::read_to_string(&mut stdout, &mut printed).ok()?;
     status.then(|| printed.trim().to_string())
 }
 
 /// Waits for `child` to end, killing it after `limit`: whether it
 /// succeeded, or `None` if it had to be killed.
-fn wait_with_limit(
-    child: &mut Child,
-    limit: Duration,
-) -> Option<bool> {
+fn wait_with_limit(child: &mut Child, limit: Duration) -> Option<bool> {
     let started = Instant::now();
     while started.elapsed() < limit {
         match child.try_wait() {
             Ok(Some(status)) => {
                 return Some(status.success());
             }
-            Ok(None) => {
-                thread::sleep(Duration::from_millis(20))
-            }
+            Ok(None) => thread::sleep(Duration::from_millis(20)),
             Err(_) => break,
         }
     }
@@ -268,16 +213,12 @@ fn example(
     example: &str,
     source: &str,
 ) -> anyhow::Result<Option<PathBuf>> {
-    let manifest =
-        workspace_root().join("tcp-server/Cargo.toml");
+    let manifest = workspace_root().join("tcp-server/Cargo.toml");
     if !workspace_root().join(source).exists() {
-        println!(
-            "note: {name} skipped: {source} is not in this checkout"
-        );
+        println!("note: {name} skipped: {source} is not in this checkout");
         return Ok(None);
     }
-    let cargo = std::env::var_os("CARGO")
-        .unwrap_or_else(|| "cargo".into());
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     println!(
         "building {name}: cargo build --release -p tcp-server --example {example}"
     );
@@ -291,9 +232,7 @@ fn example(
     match wait_with_limit(&mut build, BUILD_TIME_LIMIT) {
         Some(true) => {}
         Some(false) => {
-            bail!(
-                "could not build {example} (cargo says why above)"
-            )
+            bail!("could not build {example} (cargo says why above)")
         }
         None => bail!(
             "cargo took over {} s to build {example}",
@@ -305,14 +244,9 @@ fn example(
     let program = here
         .parent()
         .and_then(Path::parent)
-        .context(
-            "this program should sit in target/*/deps",
-        )?
+        .context("this program should sit in target/*/deps")?
         .join("examples")
-        .join(format!(
-            "{example}{}",
-            std::env::consts::EXE_SUFFIX
-        ));
+        .join(format!("{example}{}", std::env::consts::EXE_SUFFIX));
     Ok(Some(program))
 }
 
@@ -339,48 +273,29 @@ impl Server {
         let mut launch = launch.clone();
         // Under `ulimit -n N`: the shell lowers its limit, then becomes
         // the server with `exec`.
-        if let Some(descriptors) =
-            settings.server_descriptors
-        {
-            let script = format!(
-                "ulimit -n {descriptors} && exec \"$0\" \"$@\""
-            );
-            let mut arguments = vec![
-                "-c".into(),
-                script.into(),
-                launch.program,
-            ];
+        if let Some(descriptors) = settings.server_descriptors {
+            let script =
+                format!("ulimit -n {descriptors} && exec \"$0\" \"$@\"");
+            let mut arguments =
+                vec!["-c".into(), script.into(), launch.program];
             arguments.append(&mut launch.arguments);
             launch = Launch::new("sh", arguments);
         }
-        if let Some((program, prefix)) =
-            settings.wrap.split_first()
-        {
+        if let Some((program, prefix)) = settings.wrap.split_first() {
             let mut arguments: Vec<OsString> =
                 prefix.iter().map(Into::into).collect();
             arguments.push(launch.program);
             arguments.append(&mut launch.arguments);
             launch = Launch::new(program, arguments);
         }
-        let log_path =
-            log_folder.join(format!("{name}.log"));
-        let log = File::create(&log_path).with_context(
-            || {
-                format!(
-                    "could not create {}",
-                    log_path.display()
-                )
-            },
-        )?;
-        let errors_path =
-            log_folder.join(format!("{name}.stderr"));
-        let errors = File::create(&errors_path)
-            .with_context(|| {
-                format!(
-                    "could not create {}",
-                    errors_path.display()
-                )
-            })?;
+        let log_path = log_folder.join(format!("{name}.log"));
+        let log = File::create(&log_path).with_context(|| {
+            format!("could not create {}", log_path.display())
+        })?;
+        let errors_path = log_folder.join(format!("{name}.stderr"));
+        let errors = File::create(&errors_path).with_context(|| {
+            format!("could not create {}", errors_path.display())
+        })?;
         // From the workspace's root, where `--command` lines are typed.
         let child = Command::new(&launch.program)
             .args(&launch.arguments)
@@ -389,44 +304,26 @@ impl Server {
             .stdout(log)
             .stderr(errors)
             .spawn()
-            .with_context(|| {
-                format!(
-                    "could not start the {name} server"
-                )
-            })?;
+            .with_context(|| format!("could not start the {name} server"))?;
         let mut server = Server {
             child,
-            address: SocketAddr::from((
-                [127, 0, 0, 1],
-                0,
-            )),
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
             log_path,
             errors_path,
         };
         server.address = server
             .wait_for_listening_line()
-            .with_context(|| {
-                format!(
-                    "could not start the {name} server"
-                )
-            })?;
+            .with_context(|| format!("could not start the {name} server"))?;
         Ok(server)
     }
 
     /// Waits (bounded) for `[*] Listening on IP:PORT`, the first line.
-    fn wait_for_listening_line(
-        &mut self,
-    ) -> anyhow::Result<SocketAddr> {
+    fn wait_for_listening_line(&mut self) -> anyhow::Result<SocketAddr> {
         let started = Instant::now();
         while started.elapsed() < START_TIME_LIMIT {
             let first_line = File::open(&self.log_path)
                 .ok()
-                .and_then(|file| {
-                    BufReader::new(file)
-                        .lines()
-                        .next()?
-                        .ok()
-                });
+                .and_then(|file| BufReader::new(file).lines().next()?.ok());
             if let Some(line) = first_line {
                 let address = line
                     .strip_prefix("[*] Listening on ")
@@ -439,13 +336,9 @@ impl Server {
                     format!("could not read the address in {line:?}")
                 });
             }
-            if let Ok(Some(status)) =
-                self.child.try_wait()
-            {
-                let said = std::fs::read_to_string(
-                    &self.errors_path,
-                )
-                .unwrap_or_default();
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let said = std::fs::read_to_string(&self.errors_path)
+                    .unwrap_or_default();
                 bail!(
                     "it ended before it printed its address ({status}): {}",
                     said.trim()
@@ -461,20 +354,12 @@ impl Server {
     }
 
     /// The lines of the server's log so far that end with `ending`.
-    pub fn log_lines_ending_with(
-        &self,
-        ending: &str,
-    ) -> usize {
-        self.log_lines_where(|line| {
-            line.ends_with(ending)
-        })
+    pub fn log_lines_ending_with(&self, ending: &str) -> usize {
+        self.log_lines_where(|line| line.ends_with(ending))
     }
 
     /// The lines of the server's log so far that `wanted`.
-    pub fn log_lines_where(
-        &self,
-        wanted: impl Fn(&str) -> bool,
-    ) -> usize {
+    pub fn log_lines_where(&self, wanted: impl Fn(&str) -> bool) -> usize {
         std::fs::read_to_string(&self.log_path)
             .unwrap_or_default()
             .lines()
@@ -485,25 +370,17 @@ impl Server {
     /// `[*] Accepted connection from` lines so far.
     pub fn accepted(&self) -> usize {
         self.log_lines_where(|line| {
-            line.starts_with(
-                "[*] Accepted connection from",
-            )
+            line.starts_with("[*] Accepted connection from")
         })
     }
 
     /// Waits until the server has printed at least `count` accepted
     /// lines, or `limit` has passed; returns how many it printed.
-    pub fn wait_for_accepted(
-        &self,
-        count: usize,
-        limit: Duration,
-    ) -> usize {
+    pub fn wait_for_accepted(&self, count: usize, limit: Duration) -> usize {
         let started = Instant::now();
         loop {
             let accepted = self.accepted();
-            if accepted >= count
-                || started.elapsed() >= limit
-            {
+            if accepted >= count || started.elapsed() >= limit {
                 return accepted;
             }
             thread::sleep(Duration::from_millis(50));
@@ -512,10 +389,7 @@ impl Server {
 
     /// A number field of /proc/PID/status in kB (KiB in fact), such as
     /// `VmRSS:`.
-    pub fn status_field(
-        &self,
-        name: &str,
-    ) -> Option<u64> {
+    pub fn status_field(&self, name: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!(
             "/proc/{}/status",
             self.child.id()
@@ -532,36 +406,25 @@ impl Server {
 
     /// The server's threads now, or `?` off Linux.
     pub fn threads_text(&self) -> String {
-        self.status_field("Threads:").map_or_else(
-            || "?".to_string(),
-            |threads| threads.to_string(),
-        )
+        self.status_field("Threads:")
+            .map_or_else(|| "?".to_string(), |threads| threads.to_string())
     }
 
     /// Context switches so far, summed over the server's threads (threads
     /// that have exited are not counted).
     pub fn context_switches(&self) -> Option<u64> {
-        let tasks = std::fs::read_dir(format!(
-            "/proc/{}/task",
-            self.child.id()
-        ))
-        .ok()?;
+        let tasks =
+            std::fs::read_dir(format!("/proc/{}/task", self.child.id()))
+                .ok()?;
         let mut switches = 0;
         for task in tasks.flatten() {
-            let status = std::fs::read_to_string(
-                task.path().join("status"),
-            )
-            .unwrap_or_default();
+            let status = std::fs::read_to_string(task.path().join("status"))
+                .unwrap_or_default();
             switches += status
                 .lines()
-                .filter(|line| {
-                    line.contains("ctxt_switches:")
-                })
+                .filter(|line| line.contains("ctxt_switches:"))
                 .filter_map(|line| {
-                    line.split_whitespace()
-                        .nth(1)?
-                        .parse::<u64>()
-                        .ok()
+                    line.split_whitespace().nth(1)?.parse::<u64>().ok()
                 })
                 .sum::<u64>();
         }
@@ -571,20 +434,14 @@ impl Server {
     /// The server's CPU time so far (user and system) in seconds; Linux
     /// counts it in ticks of 10 ms.
     pub fn cpu_seconds(&self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!(
-            "/proc/{}/stat",
-            self.child.id()
-        ))
-        .ok()?;
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+                .ok()?;
         // After the command name in parentheses: fields 3 onwards.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')?
-            .1
-            .split_whitespace()
-            .collect();
-        let ticks: f64 =
-            fields.get(11)?.parse::<f64>().ok()?
-                + fields.get(12)?.parse::<f64>().ok()?;
+        let fields: Vec<&str> =
+            stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: f64 = fields.get(11)?.parse::<f64>().ok()?
+            + fields.get(12)?.parse::<f64>().ok()?;
         Some(ticks / 100.0)
     }
 }

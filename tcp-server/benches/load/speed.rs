@@ -15,12 +15,10 @@ use crate::report::{self, Report};
 use crate::servers::{Launch, Server};
 
 /// The course script's request, byte for byte: 36 bytes.
-pub const REQUEST: &[u8] =
-    b"GET / HTTP/1.1\r\nHost: google.com\r\n\r\n";
+pub const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: google.com\r\n\r\n";
 const REPLY: &[u8] = b"ACK!";
 /// Each step of one exchange gives up after this long.
-pub const EXCHANGE_TIMEOUT: Duration =
-    Duration::from_secs(5);
+pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A whole run stops after this long, finished or not.
 const RUN_TIME_LIMIT: Duration = Duration::from_secs(120);
 /// The Python servers are measured only up to this many clients: the
@@ -38,40 +36,24 @@ pub fn compare(
     settings: &Settings,
     log_folder: &Path,
 ) -> anyhow::Result<()> {
-    let order: Vec<String> = lineup
-        .iter()
-        .map(|(name, _)| name.clone())
-        .collect();
+    let order: Vec<String> =
+        lineup.iter().map(|(name, _)| name.clone()).collect();
     for &clients in &settings.client_counts {
         println!("\n== {clients} concurrent clients");
-        let mut rounds: BTreeMap<String, Vec<Report>> =
-            BTreeMap::new();
-        for round in 1..=settings.rounds.unwrap_or(ROUNDS)
-        {
+        let mut rounds: BTreeMap<String, Vec<Report>> = BTreeMap::new();
+        for round in 1..=settings.rounds.unwrap_or(ROUNDS) {
             for (name, launch) in lineup {
-                if name.starts_with("python")
-                    && clients > PYTHON_MOST_CLIENTS
-                {
+                if name.starts_with("python") && clients > PYTHON_MOST_CLIENTS {
                     continue;
                 }
-                let server = Server::start(
-                    name, launch, log_folder, settings,
-                )?;
-                let report = drive_load(
-                    server.address,
-                    clients,
-                    settings.exchanges,
-                );
+                let server = Server::start(name, launch, log_folder, settings)?;
+                let report =
+                    drive_load(server.address, clients, settings.exchanges);
                 report.print(
                     &format!("{name} #{round}"),
-                    &report::server_cost(
-                        &server, &report,
-                    ),
+                    &report::server_cost(&server, &report),
                 );
-                rounds
-                    .entry(name.clone())
-                    .or_default()
-                    .push(report);
+                rounds.entry(name.clone()).or_default().push(report);
             }
         }
         report::print_summary(&order, &rounds);
@@ -92,22 +74,14 @@ pub fn drive_load(
             let tickets = Arc::clone(&tickets);
             thread::spawn(move || {
                 let mut latencies = Vec::new();
-                let mut errors =
-                    BTreeMap::<&'static str, usize>::new(
-                    );
+                let mut errors = BTreeMap::<&'static str, usize>::new();
                 while started.elapsed() < RUN_TIME_LIMIT
                     && take_ticket(&tickets)
                 {
                     let exchange_started = Instant::now();
                     match one_exchange(address) {
-                        Ok(()) => latencies.push(
-                            exchange_started.elapsed(),
-                        ),
-                        Err(kind) => {
-                            *errors
-                                .entry(kind)
-                                .or_default() += 1
-                        }
+                        Ok(()) => latencies.push(exchange_started.elapsed()),
+                        Err(kind) => *errors.entry(kind).or_default() += 1,
                     }
                 }
                 (latencies, errors)
@@ -121,20 +95,16 @@ pub fn drive_load(
         errors: BTreeMap::new(),
     };
     for thread in threads {
-        let (latencies, errors) =
-            thread.join().unwrap_or_default();
+        let (latencies, errors) = thread.join().unwrap_or_default();
         report.latencies.extend(latencies);
         for (kind, count) in errors {
-            *report.errors.entry(kind).or_default() +=
-                count;
+            *report.errors.entry(kind).or_default() += count;
         }
     }
     report.elapsed = started.elapsed();
     let unfinished = tickets.load(Ordering::Relaxed);
     if unfinished > 0 {
-        report
-            .errors
-            .insert("not run (time limit)", unfinished);
+        report.errors.insert("not run (time limit)", unfinished);
     }
     report.latencies.sort();
     report
@@ -143,49 +113,32 @@ pub fn drive_load(
 /// Takes one of the exchanges left to do, if any are.
 fn take_ticket(tickets: &AtomicUsize) -> bool {
     tickets
-        .fetch_update(
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-            |left| left.checked_sub(1),
-        )
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+            left.checked_sub(1)
+        })
         .is_ok()
 }
 
 /// One exchange: connect, send the request, read `ACK!` up to the end of
 /// the stream, close. The error names what went wrong, for the counts; a
 /// reset is a failure.
-pub fn one_exchange(
-    address: SocketAddr,
-) -> Result<(), &'static str> {
-    let mut stream = TcpStream::connect_timeout(
-        &address,
-        EXCHANGE_TIMEOUT,
-    )
-    .map_err(|error| match error.kind() {
-        io::ErrorKind::TimedOut => "connect timeout",
-        io::ErrorKind::ConnectionRefused => {
-            "connect refused"
-        }
-        _ => "connect error",
-    })?;
+pub fn one_exchange(address: SocketAddr) -> Result<(), &'static str> {
+    let mut stream = TcpStream::connect_timeout(&address, EXCHANGE_TIMEOUT)
+        .map_err(|error| match error.kind() {
+            io::ErrorKind::TimedOut => "connect timeout",
+            io::ErrorKind::ConnectionRefused => "connect refused",
+            _ => "connect error",
+        })?;
     stream
         .set_read_timeout(Some(EXCHANGE_TIMEOUT))
-        .and_then(|()| {
-            stream
-                .set_write_timeout(Some(EXCHANGE_TIMEOUT))
-        })
+        .and_then(|()| stream.set_write_timeout(Some(EXCHANGE_TIMEOUT)))
         .map_err(|_| "socket option")?;
-    stream
-        .write_all(REQUEST)
-        .map_err(|_| "send error")?;
+    stream.write_all(REQUEST).map_err(|_| "send error")?;
     let mut reply = Vec::with_capacity(8);
-    stream.read_to_end(&mut reply).map_err(|error| {
-        match error.kind() {
-            io::ErrorKind::WouldBlock
-            | io::ErrorKind::TimedOut => "read timeout",
-            io::ErrorKind::ConnectionReset => "reset",
-            _ => "read error",
-        }
+    stream.read_to_end(&mut reply).map_err(|error| match error.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => "read timeout",
+        io::ErrorKind::ConnectionReset => "reset",
+        _ => "read error",
     })?;
     if reply != REPLY {
         return Err("wrong reply");
