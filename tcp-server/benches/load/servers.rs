@@ -53,8 +53,8 @@ pub fn rust(extra: &[String]) -> Launch {
 }
 
 /// How to start each of `names`, in order. A server that cannot run here
-/// (no Python, an example not in this checkout) is left out, with a line
-/// that says why.
+/// (no Python, a file not in this checkout) is left out, with a line that
+/// says why.
 pub fn prepare(
     names: &[String],
     settings: &Settings,
@@ -66,77 +66,72 @@ pub fn prepare(
     for name in names {
         let launch = match name.as_str() {
             _ if settings.commands.contains_key(name) => {
-                from_command_line(name, &settings.commands[name])?
+                Some(from_command_line(name, &settings.commands[name])?)
             }
-            "rust" => rust(&settings.server_arguments),
-            "pool" => Launch::new(&here, ["--serve-pool"]),
-            "handoff" => Launch::new(&here, ["--serve-handoff"]),
-            "inline" | "inline-graceful" => Launch::new(
+            "rust" => Some(rust(&settings.server_arguments)),
+            "pool" => Some(Launch::new(&here, ["--serve-pool"])),
+            "handoff" => Some(Launch::new(&here, ["--serve-handoff"])),
+            "inline" | "inline-graceful" => Some(Launch::new(
                 &here,
                 [format!("--serve-{name}"), BACKLOG.to_string()],
-            ),
+            )),
             // The inline server with the script's `listen(5)`, to show
             // what a short backlog costs.
-            "inline-backlog-5" => Launch::new(&here, ["--serve-inline", "5"]),
-            // Exercise 5's answer, a new thread per client.
-            "thread-per-client" => {
-                let Some(program) = example(
-                    &here,
-                    name,
-                    "answer-5",
-                    "tcp-server/answers/exercise-5.rs",
-                )?
-                else {
-                    continue;
-                };
-                Launch::new(program, ["127.0.0.1", "0"])
+            "inline-backlog-5" => {
+                Some(Launch::new(&here, ["--serve-inline", "5"]))
             }
-            "async" => {
-                let Some(program) = example(
-                    &here,
-                    name,
-                    "async-server",
-                    "tcp-server/examples/async-server.rs",
-                )?
-                else {
-                    continue;
-                };
-                Launch::new(program, ["127.0.0.1", "0"])
-            }
-            "python" | "python-async" => {
-                let script = if name == "python" {
-                    "tcp_server.py"
-                } else {
-                    "tcp_server_async.py"
-                };
-                let script = format!("docs/python/{script}");
-                if !workspace_root().join(&script).exists() {
-                    println!(
-                        "note: {name} skipped: {script} is not in this checkout"
-                    );
-                    continue;
-                }
-                let script = workspace_root().join(script);
-                let python = python.get_or_insert_with(find_python);
-                let Some(python) = python else {
-                    println!(
-                        "note: {name} skipped: no Python 3.8 or newer as python3, python or py -3"
-                    );
-                    continue;
-                };
-                let mut launch = python.clone();
-                // Unbuffered: Python writes to a file in blocks, and the
-                // bench waits for the first line.
-                launch.arguments.push("-u".into());
-                launch.arguments.push(script.into());
-                launch.arguments.extend(["127.0.0.1".into(), "0".into()]);
-                launch
+            // Exercise 5's answer: a new thread per client.
+            "thread-per-client" => example(
+                &here,
+                name,
+                "answer-5",
+                "tcp-server/answers/exercise-5.rs",
+            )?,
+            "async" => example(
+                &here,
+                name,
+                "async-server",
+                "tcp-server/examples/async-server.rs",
+            )?,
+            "python" => python_script(name, "tcp_server.py", &mut python),
+            "python-async" => {
+                python_script(name, "tcp_server_async.py", &mut python)
             }
             other => bail!("unknown server '{other}'"),
         };
-        lineup.push((name.clone(), launch));
+        if let Some(launch) = launch {
+            lineup.push((name.clone(), launch));
+        }
     }
     Ok(lineup)
+}
+
+/// `docs/python/SCRIPT` run by Python, which `python` caches once found;
+/// `None`, with a line that says server `name` is skipped, without Python
+/// or the script.
+fn python_script(
+    name: &str,
+    script: &str,
+    python: &mut Option<Option<Launch>>,
+) -> Option<Launch> {
+    let script = format!("docs/python/{script}");
+    if !workspace_root().join(&script).exists() {
+        println!("note: {name} skipped: {script} is not in this checkout");
+        return None;
+    }
+    let Some(python) = python.get_or_insert_with(find_python) else {
+        println!(
+            "note: {name} skipped: no Python 3.8 or newer as python3, python or py -3"
+        );
+        return None;
+    };
+    let mut launch = python.clone();
+    // Unbuffered: Python writes to a file in blocks, and the bench waits
+    // for the first line.
+    launch.arguments.push("-u".into());
+    launch.arguments.push(workspace_root().join(script).into());
+    launch.arguments.extend(["127.0.0.1".into(), "0".into()]);
+    Some(launch)
 }
 
 /// A `--command` line, split at spaces.
@@ -204,15 +199,15 @@ fn wait_with_limit(child: &mut Child, limit: Duration) -> Option<bool> {
     None
 }
 
-/// tcp-server's example `example`, built in release with cargo, as
-/// `cargo bench` built tcp-server; `None`, with a line that says server
-/// `name` is skipped, if its `source` file is not in this checkout.
+/// tcp-server's example `example` on 127.0.0.1, built in release with
+/// cargo, as `cargo bench` built tcp-server; `None`, with a line that says
+/// server `name` is skipped, if its `source` file is not in this checkout.
 fn example(
     here: &Path,
     name: &str,
     example: &str,
     source: &str,
-) -> anyhow::Result<Option<PathBuf>> {
+) -> anyhow::Result<Option<Launch>> {
     let manifest = workspace_root().join("tcp-server/Cargo.toml");
     if !workspace_root().join(source).exists() {
         println!("note: {name} skipped: {source} is not in this checkout");
@@ -247,7 +242,7 @@ fn example(
         .context("this program should sit in target/*/deps")?
         .join("examples")
         .join(format!("{example}{}", std::env::consts::EXE_SUFFIX));
-    Ok(Some(program))
+    Ok(Some(Launch::new(program, ["127.0.0.1", "0"])))
 }
 
 /// A server under test, running as a child process with its output in a
@@ -255,7 +250,7 @@ fn example(
 pub struct Server {
     child: Child,
     pub address: SocketAddr,
-    pub log_path: PathBuf,
+    log_path: PathBuf,
     /// Where its standard error goes.
     errors_path: PathBuf,
 }

@@ -40,10 +40,19 @@ pub fn compare(
         lineup.iter().map(|(name, _)| name.clone()).collect();
     for &clients in &settings.client_counts {
         println!("\n== {clients} concurrent clients");
+        let too_many_for = |name: &str| {
+            matches!(name, "python" | "python-async")
+                && clients > PYTHON_MOST_CLIENTS
+        };
+        for (name, _) in lineup.iter().filter(|(name, _)| too_many_for(name)) {
+            println!(
+                "  {name}: not run at over {PYTHON_MOST_CLIENTS} clients (its backlog)"
+            );
+        }
         let mut rounds: BTreeMap<String, Vec<Report>> = BTreeMap::new();
         for round in 1..=settings.rounds.unwrap_or(ROUNDS) {
             for (name, launch) in lineup {
-                if name.starts_with("python") && clients > PYTHON_MOST_CLIENTS {
+                if too_many_for(name) {
                     continue;
                 }
                 let server = Server::start(name, launch, log_folder, settings)?;
