@@ -46,8 +46,9 @@
 //! - `--rounds R`: runs per server, taking turns (default 3).
 //! - `--silent 300,2000`: for each count, a fresh server serves the first
 //!   `--clients` count alone, then while that many silent connections are
-//!   held open. Prints the server's resident memory before and with them,
-//!   and the difference per connection in KiB.
+//!   held open. Prints the server's resident memory before they come and
+//!   when the load ends, and the difference per connection it still holds,
+//!   in KiB.
 //! - `--stall 1200`: the same against clients that send a few bytes, never
 //!   read until the server's FIN, wait 1.1 s, close and come back.
 //! - `--newcomer 100`: for each try (`--rounds`, default 10 here): a fresh
@@ -63,8 +64,10 @@
 //! - `-h`, `--help`: print the options.
 //!
 //! Memory, CPU time and context switches come from /proc, so only on
-//! Linux; elsewhere they print as `n/a` or `?`. Everything stays on
-//! 127.0.0.1, and every run, wait and connection has a time limit.
+//! Linux; elsewhere they print as `n/a` or `?`. Memory is in MiB and KiB
+//! (what /proc calls kB). The bench starts its own servers as processes of
+//! their own, like the others (`load --serve-pool` and so on). Everything
+//! stays on 127.0.0.1, and every run, wait and connection has a time limit.
 
 mod attacks;
 mod baseline_servers;
