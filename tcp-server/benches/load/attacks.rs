@@ -25,6 +25,9 @@ const IDLE_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a stalling attacker waits after the server's FIN before it
 /// closes: a little longer than tcp-server's drain waits.
 const STALL_HOLD: Duration = Duration::from_millis(1100);
+/// How long the stalling clients attack before the load begins: about one
+/// round of each (connect, `ACK!`, the hold after the server's FIN).
+const STALL_WARM_UP: Duration = Duration::from_secs(2);
 /// How long to wait for a server to accept a crowd before measuring it.
 const CROWD_ACCEPT_LIMIT: Duration = Duration::from_secs(10);
 /// How often `--retire` looks at the server.
@@ -101,8 +104,8 @@ fn stalled_load(
     settings: &Settings,
 ) -> Report {
     let attack = Stalling::start(server.address, count);
-    // Let the attackers fill the server first.
-    attack.wait_for_connections(count, CROWD_ACCEPT_LIMIT);
+    // The attack's steady state, not its first wave, is what we measure.
+    thread::sleep(STALL_WARM_UP);
     let during = drive_load(server.address, clients, settings.exchanges);
     let connections = attack.stop();
     println!("  stalling clients made {connections} connections");
@@ -175,7 +178,7 @@ pub fn retire(
     let watch = Duration::from_secs(settings.retire_seconds);
     let left = Instant::now();
     while left.elapsed() < watch {
-        thread::sleep(RETIRE_STEP.min(watch - left.elapsed()));
+        thread::sleep(RETIRE_STEP.min(watch.saturating_sub(left.elapsed())));
         println!(
             "{:>3.0} s after they left: {}",
             left.elapsed().as_secs_f64(),
@@ -246,17 +249,6 @@ impl Stalling {
             })
             .collect();
         Stalling { stop, connections, threads }
-    }
-
-    /// Waits until the attackers have made `count` connections, or
-    /// `limit` has passed.
-    fn wait_for_connections(&self, count: usize, limit: Duration) {
-        let started = Instant::now();
-        while self.connections.load(Ordering::Relaxed) < count
-            && started.elapsed() < limit
-        {
-            thread::sleep(Duration::from_millis(50));
-        }
     }
 
     /// Stops the attack (within about 6 s) and says how many connections
