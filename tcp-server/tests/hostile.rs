@@ -1,6 +1,6 @@
 //! tcp-server under stress: bursts, oversized and split requests, rude
 //! clients, too few file descriptors, crowds of silent clients, and a closed
-//! stdout. These tests check behaviour, not speed; `examples/load.rs`
+//! stdout. These tests check behaviour, not speed; `benches/load/`
 //! measures speed.
 //!
 //! They hold on macOS's defaults too: each test opens at most about 100
