@@ -8,8 +8,9 @@
 //! - **A shortage.** Out of file descriptors (EMFILE, ENFILE) or memory
 //!   (ENOBUFS, ENOMEM): retrying at once would only spin, since nothing
 //!   has changed. We ask the client that has waited longest for nothing to
-//!   give way, and retry as soon as a client has left, or after
-//!   [`SHORTAGE_PAUSE`].
+//!   give way, and retry as soon as a thread comes free, or after
+//!   [`SHORTAGE_PAUSE`]. With no client to drop, the log says so once a
+//!   second.
 //! - **A broken listener.** EBADF, EINVAL, ENOTSOCK, EFAULT: the
 //!   listening socket itself is unusable, and every retry would fail the
 //!   same way. The server ends with an `error:` line and exit status 1, as
@@ -21,7 +22,7 @@
 //! ends.
 
 use std::io;
-use std::thread;
+use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -54,6 +55,14 @@ pub enum AcceptError {
     Unknown,
 }
 
+/// Proves, at start-up, that one more file descriptor is there for a
+/// client (`ulimit -n`): otherwise every `accept` would fail.
+pub fn prove_a_spare_descriptor(
+    listener: &TcpListener,
+) -> io::Result<()> {
+    listener.try_clone().map(drop)
+}
+
 impl AcceptErrors {
     /// Reports a failed `accept` and pauses only if retrying at once would
     /// fail again. When resources run out, asks `crew` for room. Returns an
@@ -76,6 +85,9 @@ impl AcceptErrors {
                 }
             }
             AcceptError::Shortage => {
+                // A silent client that gives way frees its descriptor;
+                // its thread says so in the log.
+                let asked = crew.make_room(SHORTAGE_PAUSE);
                 let now = Instant::now();
                 let quiet = self
                     .last_shortage_report
@@ -83,14 +95,17 @@ impl AcceptErrors {
                         now.duration_since(last)
                             < SHORTAGE_REPORT_INTERVAL
                     });
-                if !quiet {
+                if !quiet || asked {
+                    let doing = if asked {
+                        "a silent client gives way"
+                    } else {
+                        "no client can give way yet; retrying"
+                    };
                     say!(
-                        "[!] could not accept a connection: {error}; \
-                         waiting for a client to leave"
+                        "[!] could not accept a connection: {error}; {doing}"
                     );
                     self.last_shortage_report = Some(now);
                 }
-                crew.wait_for_a_departure(SHORTAGE_PAUSE);
             }
             AcceptError::BrokenListener => {
                 return Err(error)
@@ -101,7 +116,7 @@ impl AcceptErrors {
                     "[!] could not accept a connection: {error}; \
                      retrying in 1 s"
                 );
-                thread::sleep(UNKNOWN_ERROR_PAUSE);
+                std::thread::sleep(UNKNOWN_ERROR_PAUSE);
             }
         }
         Ok(())
@@ -109,7 +124,8 @@ impl AcceptErrors {
 }
 
 /// Sorts an error from `accept`. std has no stable `ErrorKind` for most of
-/// these yet, so we also compare the operating system's own numbers.
+/// these yet, so we also compare the operating system's own numbers, where
+/// we know them.
 pub fn classify(error: &io::Error) -> AcceptError {
     use io::ErrorKind::*;
     let code = error.raw_os_error();
@@ -143,8 +159,11 @@ pub fn classify(error: &io::Error) -> AcceptError {
     }
 }
 
-// The numbers, by system. Linux: `man 2 accept`; macOS and the BSDs: their
-// `accept(2)`; Windows: the WSA error codes of `accept`.
+// The numbers, only for systems whose `accept` page lists them. Elsewhere
+// (FreeBSD, illumos...) the numbers differ, and `io::ErrorKind` alone sorts
+// the errors: a shortage then reads as an unknown error, retried each
+// second.
+/// Linux: `man 2 accept` (man7.org) and `errno.h`.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod codes {
     pub const SHORTAGE: &[i32] = &[23, 24, 105, 12]; // ENFILE EMFILE ENOBUFS ENOMEM
@@ -154,13 +173,8 @@ mod codes {
     pub const ABOUT_ONE_CONNECTION: &[i32] =
         &[1, 71, 92, 112, 64, 113, 95, 101, 100];
 }
-#[cfg(all(
-    unix,
-    not(any(
-        target_os = "linux",
-        target_os = "android"
-    ))
-))]
+/// macOS: Apple's `accept(2)` and `sys/errno.h`.
+#[cfg(any(target_os = "macos", target_os = "ios"))]
 mod codes {
     pub const SHORTAGE: &[i32] = &[23, 24, 55, 12]; // ENFILE EMFILE ENOBUFS ENOMEM
     // EBADF EINVAL ENOTSOCK EFAULT EOPNOTSUPP (not a stream socket)
@@ -168,6 +182,8 @@ mod codes {
         &[9, 22, 38, 14, 102];
     pub const ABOUT_ONE_CONNECTION: &[i32] = &[1]; // EPERM
 }
+/// Windows: the error codes on Microsoft's `accept` page
+/// (learn.microsoft.com/windows/win32/api/winsock2/nf-winsock2-accept).
 #[cfg(windows)]
 mod codes {
     pub const SHORTAGE: &[i32] = &[10024, 10055]; // WSAEMFILE WSAENOBUFS
@@ -176,7 +192,13 @@ mod codes {
         &[10022, 10038, 10014, 10045];
     pub const ABOUT_ONE_CONNECTION: &[i32] = &[10054]; // WSAECONNRESET
 }
-#[cfg(not(any(unix, windows)))]
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios",
+    windows
+)))]
 mod codes {
     pub const SHORTAGE: &[i32] = &[];
     pub const BROKEN_LISTENER: &[i32] = &[];

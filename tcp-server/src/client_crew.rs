@@ -3,157 +3,152 @@
 //! newcomers when silent clients hold every thread.
 //!
 //! The script starts a new thread for every client, without limit, and its
-//! `recv` waits for ever. Starting a thread costs more than serving a
-//! client does, and a few hundred connections that send nothing would hold
-//! a few hundred threads for good. Here the accept loop calls
-//! [`Crew::start`] with the handler and the client, and:
+//! `recv` waits for ever. Here the accept loop calls [`Crew::start`], and:
 //!
-//! - the thread that came free most recently takes the client, if one is
-//!   idle;
+//! - the thread that came free most recently takes the client (its caches
+//!   are still warm);
 //! - otherwise a new thread joins the crew, up to the bound;
 //! - otherwise the client that has waited longest for nothing (its first
-//!   byte, or its close after `ACK!`) is dropped, and its thread takes the
-//!   newcomer: one client dropped for each newcomer, never more.
+//!   byte, or its close after `ACK!`), if silent for [`LEAST_SILENCE`] or
+//!   more, gives way, and its thread takes the newcomer: one client dropped
+//!   for each newcomer, never more.
 //!
-//! Before the handler runs, its thread waits (up to `-w`) for the client's
-//! first byte with `peek`, which reads nothing, so the handler's own `read`
-//! is the script's `recv`. The handler's graceful close
-//! ([`crate::graceful_close`]) waits for the client's end in the same way.
-//! While a thread waits like this, the accept loop may ask it to give way:
-//! it shuts down the reading side of that client's socket, which wakes the
-//! thread at once.
+//! For each client a thread waits (up to `-w`) for the first byte with
+//! `peek`, which reads nothing, so the handler's own `read` is the script's
+//! `recv`. After the handler, it finishes the close: it reads and throws
+//! away what the client still sends until the client closes
+//! ([`graceful_close`]), then drops the socket.
+//!
+//! Giving way is decided by a flag under the crew's one lock, never by the
+//! socket's state: a thread asked to give way drops its client, whatever
+//! its `peek` or `read` just returned. It waits in slices of at most
+//! [`WAIT_SLICE`] and checks the flag between them. On Linux and macOS the
+//! accept loop also shuts down the reading side of the socket, which wakes
+//! the thread at once; Windows' `shutdown` does not wake a waiting `recv`
+//! (`docs/tcp-server-design.md` says more).
 //!
 //! A handler that panics loses its client, never its thread. Threads left
-//! idle for [`IDLE_RETIREMENT`] exit, down to [`FLOOR_THREADS`].
+//! idle for [`IDLE_RETIREMENT`] exit, down to [`FLOOR_THREADS`]. Dropping
+//! the crew asks every thread to stop and joins them.
 
-use std::cell::RefCell;
-use std::io;
+use std::collections::{BTreeSet, HashMap};
+use std::io::{self, Read as _};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{
     Arc, Condvar, Mutex, MutexGuard, PoisonError,
 };
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use common::say;
 
-use crate::address_space;
+use crate::graceful_close::{self, DRAIN_TIME_LIMIT};
 
 /// A client must have waited at least this long for nothing before it can
 /// be dropped to make room, so that a request on its way is not cut off.
 pub const LEAST_SILENCE: Duration =
     Duration::from_millis(100);
-
+/// A waiting thread looks at its give-way flag at least this often.
+pub const WAIT_SLICE: Duration =
+    Duration::from_millis(250);
 /// An idle thread exits after this long without a client...
 pub const IDLE_RETIREMENT: Duration =
     Duration::from_secs(30);
 /// ...unless the crew is down to this many threads.
 pub const FLOOR_THREADS: usize = 4;
-
-/// Each client thread's stack: 8 MiB, what Linux gives a program's main
-/// thread, so a change that runs in `main` runs in a client thread too
-/// (`[0u8; 262144]`, Python's `recv(262144)`, is fine). It costs address
-/// space, not memory: a page is used only once it is touched.
-pub const THREAD_STACK_SIZE: usize = 8 * 1024 * 1024;
+/// Address space that must still be free before a new thread starts: room
+/// for its stack, its signal stack and a `malloc` arena, with some to
+/// spare. Rust aborts the process if it cannot map a new thread's signal
+/// stack, so we check first.
+const ADDRESS_SPACE_RESERVE: usize = 64 * 1024 * 1024;
+/// On Linux each thread costs about 4 memory mappings (its stack and its
+/// signal stack, each with a guard page), out of `vm.max_map_count`.
+const MAPPINGS_PER_THREAD: usize = 4;
+/// Mappings kept for everything else: libraries, `malloc`, the kernel.
+const MAPPINGS_SPARE: usize = 1024;
 
 /// What a thread of the crew runs for each client, like the `target` of
-/// Python's `threading.Thread`. An error becomes one line of the log that
-/// names the client.
+/// Python's `threading.Thread`. It borrows the socket: the crew closes it.
 pub type Handler =
-    fn(TcpStream, SocketAddr) -> anyhow::Result<()>;
+    fn(&TcpStream, SocketAddr) -> anyhow::Result<()>;
 
 /// The crew, as the accept loop sees it.
 pub struct Crew {
     shared: Arc<Shared>,
-}
-
-/// Where a waiting thread stands, for the log line when it gives way.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Stage {
-    /// Waiting for a client.
-    Idle,
-    /// Waiting for the client's first byte.
-    FirstByte,
-    /// Running the handler on data the client sent.
-    Serving,
-    /// After `ACK!`: waiting for the client to close its side.
-    Closing,
+    handles: Vec<JoinHandle<()>>,
 }
 
 struct Shared {
-    crew: Mutex<CrewState>,
-    /// Signalled, while the accept loop waits, when a thread comes free.
+    state: Mutex<State>,
+    /// Signalled when a thread comes free, for an accept loop waiting.
     room_made: Condvar,
     /// `-w`: how long a client may stay silent; `None`: no limit.
     wait: Option<Duration>,
     idle_retirement: Duration,
-    /// For tests: the system refuses threads beyond this many.
-    #[cfg(test)]
-    refuse_threads_beyond: std::sync::atomic::AtomicUsize,
 }
 
-/// What the accept loop and the threads share. Locked before a seat, never
-/// after one.
-struct CrewState {
-    /// Every thread's seat, living or retired; a retired thread's seat is
-    /// reused by the next thread started.
-    seats: Vec<Arc<Seat>>,
-    /// Seats of idle threads, the most recently idle last.
-    idle: Vec<Arc<Seat>>,
-    retired: Vec<Arc<Seat>>,
-    threads: usize,
+/// Everything the threads and the accept loop share, under one lock.
+struct State {
+    members: HashMap<usize, Member>,
+    /// Idle threads, the most recently idle last.
+    idle: Vec<usize>,
+    /// Threads waiting on a silent client, by (silence start, thread).
+    silent: BTreeSet<(Instant, usize)>,
+    next_id: usize,
     /// `--max-clients`, or fewer once the system has refused a thread.
     max_threads: usize,
-    /// The seat asked to give way for an accept loop out of file
-    /// descriptors, until its thread is free.
-    victim: Option<usize>,
+    /// The accept loop waits on `room_made`.
     accept_loop_waits: bool,
+    stopping: bool,
+    /// For tests: the system refuses threads beyond this many...
+    #[cfg(test)]
+    refuse_threads_beyond: usize,
+    /// ...and `shutdown` does not wake a thread, as on Windows.
+    #[cfg(test)]
+    wake_by_shutdown: bool,
 }
 
-/// One thread's place in the crew. Its thread locks it for each step of
-/// serving a client; the accept loop only to hand over a client or to ask
-/// it to give way.
-struct Seat {
-    number: usize,
-    state: Mutex<SeatState>,
-    /// The thread waits on this while idle.
-    wake: Condvar,
-}
-
-struct SeatState {
+/// One thread, as the crew sees it.
+struct Member {
+    /// The thread waits on this while idle: a hand-off wakes it alone.
+    wake: Arc<Condvar>,
     /// The client it is to serve next.
-    next: Option<Job>,
-    stage: Stage,
-    since: Instant,
-    address: Option<SocketAddr>,
-    /// The client's socket, while the thread waits on it in a way the
-    /// accept loop may cut short.
+    job: Option<Job>,
+    give_way: bool,
+    /// While it waits on a silent client: the socket, to wake it.
     waiting_on: Option<Arc<TcpStream>>,
-    asked_to_give_way: bool,
-    /// The thread sleeps on `wake`: handing it a client must wake it.
-    asleep: bool,
 }
 
 struct Job {
     handler: Handler,
     client: TcpStream,
     address: SocketAddr,
-    /// When `accept` gave us the client: its wait for a thread counts as
-    /// silence too, so that the client that came first gives way first.
+    /// Silence counts from `accept`, so that the client that came first
+    /// gives way first.
     accepted_at: Instant,
 }
 
-thread_local! {
-    /// The seat of the current thread, if it is a client thread.
-    static MY_SEAT: RefCell<Option<Arc<Seat>>> =
-        const { RefCell::new(None) };
+/// How a wait on a silent client ended.
+enum Waited {
+    Ready(usize),
+    GaveWay(Duration),
+    Stopped,
+    TimedOut,
+    Failed(io::Error),
+}
+
+/// Locks, ignoring poison: the state changes only in short steps that
+/// cannot panic half-way, never while a handler runs.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Crew {
-    /// A crew of at most `max_threads` threads; clients may stay silent
-    /// for `wait`. One thread starts now, so that a system that refuses
-    /// every thread is found at start-up; the others start when needed.
+    /// A crew of at most `max_threads` threads (fewer if the system has
+    /// less room); clients may stay silent for `wait`. One thread starts
+    /// now, so that a system that refuses every thread is found at
+    /// start-up.
     pub fn new(
         max_threads: usize,
         wait: Option<Duration>,
@@ -170,25 +165,38 @@ impl Crew {
         wait: Option<Duration>,
         idle_retirement: Duration,
     ) -> io::Result<Crew> {
+        let mut max_threads = max_threads.max(1);
+        if let Some(room) = threads_the_mappings_allow() {
+            if room < max_threads {
+                max_threads = room.max(1);
+                say!(
+                    "[!] vm.max_map_count leaves room for {room} threads: \
+                     serving at most {max_threads} clients at once"
+                );
+            }
+        }
+        let state = State {
+            members: HashMap::new(),
+            idle: Vec::new(),
+            silent: BTreeSet::new(),
+            next_id: 0,
+            max_threads,
+            accept_loop_waits: false,
+            stopping: false,
+            #[cfg(test)]
+            refuse_threads_beyond: usize::MAX,
+            #[cfg(test)]
+            wake_by_shutdown: true,
+        };
         let shared = Arc::new(Shared {
-            crew: Mutex::new(CrewState {
-                seats: Vec::new(),
-                idle: Vec::new(),
-                retired: Vec::new(),
-                threads: 0,
-                max_threads: max_threads.max(1),
-                victim: None,
-                accept_loop_waits: false,
-            }),
+            state: Mutex::new(state),
             room_made: Condvar::new(),
             wait,
             idle_retirement,
-            #[cfg(test)]
-            refuse_threads_beyond: usize::MAX.into(),
         });
-        let crew = Crew { shared };
-        let seat = crew.shared.lock().take_a_seat();
-        crew.start_thread(seat).map_err(|error| {
+        let mut crew =
+            Crew { shared, handles: Vec::new() };
+        crew.start_thread(None).map_err(|(error, _)| {
             io::Error::new(
                 error.kind(),
                 format!(
@@ -196,24 +204,11 @@ impl Crew {
                 ),
             )
         })?;
-        // Ready before the first client, so that it does not start a
-        // second thread while the first is still on its way.
-        let mut state = crew.shared.lock();
-        while state.idle.is_empty() {
-            state.accept_loop_waits = true;
-            state = crew
-                .shared
-                .room_made
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        state.accept_loop_waits = false;
-        drop(state);
         Ok(crew)
     }
 
     /// Python: `threading.Thread(target=handler, args=(client,)).start()`.
-    /// A thread of the crew runs `handler(client, address)` once the
+    /// A thread of the crew runs `handler(&client, address)` once the
     /// client has sent something, or closed.
     pub fn start(
         &mut self,
@@ -221,550 +216,457 @@ impl Crew {
         client: TcpStream,
         address: SocketAddr,
     ) {
-        let mut job = Job {
-            handler,
-            client,
-            address,
-            accepted_at: Instant::now(),
-        };
-        let shared = &self.shared;
-        let mut crew = shared.lock();
+        let accepted_at = Instant::now();
+        let mut job =
+            Job { handler, client, address, accepted_at };
+        let shared = Arc::clone(&self.shared);
+        let mut state = shared.lock();
         loop {
             // The thread that came free last takes the client.
-            if let Some(seat) = crew.idle.pop() {
-                drop(crew);
-                let mut idle = seat.lock();
-                idle.next = Some(job);
-                let asleep = idle.asleep;
-                drop(idle);
-                if asleep {
-                    seat.wake.notify_one();
-                }
+            if let Some(id) = state.idle.pop() {
+                let member = state.member(id);
+                member.job = Some(job);
+                member.wake.notify_one();
                 return;
             }
             // A new thread, if the bound allows.
-            if crew.threads < crew.max_threads {
-                let seat = crew.take_a_seat();
-                drop(crew);
-                seat.lock().next = Some(job);
-                if self
-                    .start_thread(Arc::clone(&seat))
-                    .is_ok()
-                {
+            if state.members.len() < state.max_threads {
+                drop(state);
+                match self.start_thread(Some(job)) {
+                    Ok(()) => return,
+                    Err((_, refused)) => {
+                        job = refused.expect(
+                            "a thread that never started should give its client back",
+                        );
+                    }
+                }
+                state = shared.lock();
+            }
+            // Every thread is busy: the longest silent client gives way,
+            // and its thread takes this one.
+            match state.longest_silent() {
+                Ok(id) => {
+                    state.ask_to_give_way(id, Some(job));
                     return;
                 }
-                job = seat.lock().next.take().expect(
-                    "a thread that never started should leave its client",
-                );
-                crew = shared.lock();
-                continue;
+                Err(wait) => {
+                    state = shared.wait_for_room(state, wait)
+                }
             }
-            // Every thread is busy: the client that has waited longest for
-            // nothing gives way, and its thread takes this one.
-            let now = Instant::now();
-            if let Some(seat) = crew.longest_silent(now) {
-                let mut victim = seat.lock();
-                victim.next = Some(job);
-                victim.ask_to_give_way();
-                return;
-            }
-            crew = shared.wait_for_room(crew, now);
         }
     }
 
-    /// For an accept loop that has run out of file descriptors: asks the
-    /// client that has waited longest for nothing to give way, and waits
-    /// until some client has left, or for at most `limit`.
-    pub fn wait_for_a_departure(&self, limit: Duration) {
-        let shared = &self.shared;
-        let mut crew = shared.lock();
-        if crew.victim.is_none() {
-            if let Some(seat) = crew
-                .longest_silent(Instant::now())
-                .map(Arc::clone)
-            {
-                crew.victim = Some(seat.number);
-                seat.lock().ask_to_give_way();
-            }
-        }
-        crew.accept_loop_waits = true;
-        let (mut crew, _) = shared
-            .room_made
-            .wait_timeout(crew, limit)
-            .unwrap_or_else(PoisonError::into_inner);
-        crew.accept_loop_waits = false;
+    /// For an accept loop out of file descriptors: asks the client that
+    /// has waited longest for nothing to give way, if one has waited
+    /// [`LEAST_SILENCE`], then waits until a thread comes free, or for at
+    /// most `pause`. Returns whether a client was asked to give way.
+    pub fn make_room(&self, pause: Duration) -> bool {
+        let mut state = self.shared.lock();
+        let asked = state.longest_silent().is_ok_and(|id| {
+            state.ask_to_give_way(id, None);
+            true
+        });
+        drop(self.shared.wait_for_room(state, pause));
+        asked
     }
 
-    /// Starts a thread for `seat`; on failure, the bound becomes the
-    /// threads the crew has, and the log says so once.
+    /// Starts a thread that serves `job` first, or waits idle. When the
+    /// system has no room for it, the bound becomes the threads the crew
+    /// has, the log says so once, and the job comes back.
     fn start_thread(
-        &self,
-        seat: Arc<Seat>,
-    ) -> io::Result<()> {
+        &mut self,
+        job: Option<Job>,
+    ) -> Result<(), (io::Error, Option<Job>)> {
+        self.handles.retain(|handle| !handle.is_finished());
+        let wake = Arc::new(Condvar::new());
+        let mut state = self.shared.lock();
+        let id = state.next_id;
+        state.next_id += 1;
+        if job.is_none() {
+            state.idle.push(id);
+        }
+        let waiting_on = None;
+        let (give_way, thread_wake) = (false, Arc::clone(&wake));
+        state.members.insert(
+            id,
+            Member { wake, job, give_way, waiting_on },
+        );
+        #[cfg(test)]
+        let refused = state.members.len() > state.refuse_threads_beyond;
+        drop(state);
         let shared = Arc::clone(&self.shared);
-        let seat_if_refused = Arc::clone(&seat);
-        let started = address_space::room_for_a_thread(
-            THREAD_STACK_SIZE,
-        )
-        .and_then(|()| {
+        let started = room_for_a_thread().and_then(|()| {
             #[cfg(test)]
-            tests::maybe_refuse_a_thread(&shared)?;
+            if refused {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
             thread::Builder::new()
                 .name("client".to_string())
-                .stack_size(THREAD_STACK_SIZE)
                 .spawn(move || {
-                    serve_clients(shared, seat)
+                    serve_clients(&shared, id, &thread_wake)
                 })
         });
-        let Err(error) = started else {
-            return Ok(());
+        let error = match started {
+            Ok(handle) => {
+                self.handles.push(handle);
+                return Ok(());
+            }
+            Err(error) => error,
         };
-        let mut crew = self.shared.lock();
-        crew.threads -= 1;
-        crew.retired.push(seat_if_refused);
-        let threads = crew.threads;
-        if threads > 0 && crew.max_threads > threads {
-            crew.max_threads = threads;
-            drop(crew);
-            let clients = if threads == 1 {
-                "client"
-            } else {
-                "clients"
-            };
+        let mut state = self.shared.lock();
+        let job = state.leave(id).job;
+        let threads = state.members.len();
+        if threads > 0 && threads < state.max_threads {
+            state.max_threads = threads;
             say!(
                 "[!] could not start a client thread: {error}; \
-                 serving at most {threads} {clients} at once from now on"
+                 serving at most {threads} clients at once from now on"
             );
         }
-        Err(error)
+        Err((error, job))
+    }
+}
+
+impl Drop for Crew {
+    /// Asks every thread to stop (a waiting one gives way, an idle one
+    /// wakes and exits) and joins them.
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.stopping = true;
+        let ids: Vec<usize> =
+            state.members.keys().copied().collect();
+        for id in ids {
+            state.ask_to_give_way(id, None);
+        }
+        drop(state);
+        for handle in self.handles.drain(..) {
+            let _ = handle.join();
+        }
     }
 }
 
 /// One thread's life: serve the client it was given, then wait for the
-/// next, until it retires.
-fn serve_clients(shared: Arc<Shared>, seat: Arc<Seat>) {
-    MY_SEAT.with(|mine| {
-        *mine.borrow_mut() = Some(Arc::clone(&seat))
-    });
-    while let Some(job) = shared.next_client(&seat) {
-        let Job { handler, client, address, .. } = job;
-        let Some(client) = shared
-            .wait_for_first_byte(&seat, client, address)
-        else {
-            continue;
-        };
-        // A panic in the handler ends this client, not this thread; its
-        // message still reaches stderr. The socket is closed by now.
-        let served =
-            panic::catch_unwind(AssertUnwindSafe(|| {
-                handler(client, address)
-            }));
-        if let Ok(Err(error)) = served {
-            say!("[!] {address}: {error:#}");
+/// next, until it retires or the crew stops.
+fn serve_clients(shared: &Shared, id: usize, wake: &Condvar) {
+    let mut state = shared.lock();
+    while let Some(job) = shared.next_job(state, id, wake) {
+        shared.serve(id, job);
+        state = shared.lock();
+        let member = state.member(id);
+        member.give_way = false;
+        // A newcomer may already wait, handed over as this one gave way.
+        if member.job.is_none() {
+            state.idle.push(id);
+            if state.accept_loop_waits {
+                shared.room_made.notify_one();
+            }
         }
     }
-}
-
-/// Locks ignoring poison. The state changes only in short steps under a
-/// lock, never while a handler runs, so a panic cannot leave it
-/// half-changed.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, CrewState> {
-        lock(&self.crew)
+    fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
     }
 
-    /// Waits until something may have made room: a thread came free, or a
-    /// client will soon have been silent long enough to give way.
-    fn wait_for_room<'a>(
+    /// Waits for the next job, with the lock held. Returns `None` when the
+    /// thread should exit: the crew stops, or it was idle for
+    /// `idle_retirement` and the crew has more than [`FLOOR_THREADS`].
+    fn next_job(
         &self,
-        mut crew: MutexGuard<'a, CrewState>,
-        now: Instant,
-    ) -> MutexGuard<'a, CrewState> {
-        let soonest = crew
-            .seats
-            .iter()
-            .filter_map(|seat| {
-                let seat = seat.lock();
-                seat.may_give_way().then(|| {
-                    (seat.since + LEAST_SILENCE)
-                        .saturating_duration_since(now)
-                })
-            })
-            .min()
-            .unwrap_or(LEAST_SILENCE);
-        let timeout = soonest.clamp(
-            Duration::from_millis(1),
-            LEAST_SILENCE,
-        );
-        crew.accept_loop_waits = true;
-        let (mut crew, _) = self
-            .room_made
-            .wait_timeout(crew, timeout)
-            .unwrap_or_else(PoisonError::into_inner);
-        crew.accept_loop_waits = false;
-        crew
-    }
-
-    /// Marks the seat idle and waits for its next client. Returns `None`
-    /// when the thread should retire.
-    fn next_client(
-        &self,
-        seat: &Arc<Seat>,
+        mut state: MutexGuard<'_, State>,
+        id: usize,
+        wake: &Condvar,
     ) -> Option<Job> {
-        {
-            let mut mine = seat.lock();
-            mine.stage = Stage::Idle;
-            mine.address = None;
-            mine.waiting_on = None;
-            mine.asked_to_give_way = false;
-            // A newcomer handed over while this thread gave way.
-            if let Some(job) = mine.next.take() {
-                mine.begin(&job);
-                drop(mine);
-                self.clear_victim(seat);
-                return Some(job);
-            }
-        }
-        {
-            let mut crew = self.lock();
-            if crew.victim == Some(seat.number) {
-                crew.victim = None;
-            }
-            crew.idle.push(Arc::clone(seat));
-            if crew.accept_loop_waits {
-                self.room_made.notify_one();
-            }
-        }
         let mut idle_since = Instant::now();
-        let mut mine = seat.lock();
         loop {
-            if let Some(job) = mine.next.take() {
-                mine.asleep = false;
-                mine.begin(&job);
+            if state.stopping {
+                state.leave(id);
+                return None;
+            }
+            // The job slot first: a hand-off at the instant of retiring
+            // wins, with no second look.
+            if let Some(job) = state.member(id).job.take() {
                 return Some(job);
+            }
+            if idle_since.elapsed() >= self.idle_retirement {
+                if state.members.len() > FLOOR_THREADS {
+                    state.leave(id);
+                    return None;
+                }
+                idle_since = Instant::now();
             }
             let left = self
                 .idle_retirement
                 .saturating_sub(idle_since.elapsed());
-            if left.is_zero() {
-                drop(mine);
-                let mut crew = self.lock();
-                let position =
-                    crew.idle.iter().position(|idle| {
-                        Arc::ptr_eq(idle, seat)
-                    });
-                // Still idle: nobody is handing it a client.
-                if let Some(position) = position {
-                    if crew.threads > FLOOR_THREADS {
-                        crew.idle.remove(position);
-                        crew.threads -= 1;
-                        crew.retired
-                            .push(Arc::clone(seat));
-                        return None;
-                    }
-                    idle_since = Instant::now();
-                }
-                drop(crew);
-                mine = seat.lock();
-                continue;
-            }
-            mine.asleep = true;
-            mine = seat
-                .wake
-                .wait_timeout(mine, left)
+            state = wake
+                .wait_timeout(state, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
     }
 
-    fn clear_victim(&self, seat: &Seat) {
-        let mut crew = self.lock();
-        if crew.victim == Some(seat.number) {
-            crew.victim = None;
-        }
+    /// Waits until a thread may have come free, for at most `timeout`.
+    fn wait_for_room<'a>(
+        &self,
+        mut state: MutexGuard<'a, State>,
+        timeout: Duration,
+    ) -> MutexGuard<'a, State> {
+        state.accept_loop_waits = true;
+        let mut state = self
+            .room_made
+            .wait_timeout(state, timeout)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+        state.accept_loop_waits = false;
+        state
     }
 
-    /// Waits up to `-w` for the client's first byte, and gives way if
-    /// asked to. Returns the client when there is something to read (or
-    /// the client has closed); otherwise says why it was dropped.
-    fn wait_for_first_byte(
-        &self,
-        seat: &Seat,
-        client: TcpStream,
-        address: SocketAddr,
-    ) -> Option<TcpStream> {
-        let wait = self.wait;
-        let set_up =
-            client.set_read_timeout(wait).and_then(
-                |()| client.set_write_timeout(wait),
-            );
-        if let Err(error) = set_up {
+    /// Serves one client: its first byte, the handler, the close.
+    fn serve(&self, id: usize, job: Job) {
+        let Job { handler, client, address, accepted_at } =
+            job;
+        let client = Arc::new(client);
+        if let Err(error) = client.set_write_timeout(self.wait)
+        {
             say!("[!] {address}: {error}");
-            return None;
+            return;
         }
-        let (client, peeked, gave_way) = give_way_while(
-            seat,
-            client,
-            peek_through_signals,
+        let deadline = self
+            .wait
+            .and_then(|wait| accepted_at.checked_add(wait));
+        let mut first_byte = [0u8; 1];
+        let waited = self.wait_while_silent(
+            id,
+            &client,
+            accepted_at,
+            deadline,
+            |socket| socket.peek(&mut first_byte),
         );
-        match (peeked, gave_way) {
-            (Ok(0) | Err(_), Some(waited)) => {
-                say_gave_way(seat, waited);
-                None
+        match waited {
+            Waited::Ready(_) => {}
+            Waited::GaveWay(waited) => {
+                let seconds = waited.as_secs_f64();
+                return say!(
+                    "[!] {address}: sent nothing for {seconds:.1} s while \
+                     another client waited: dropped to make room"
+                );
             }
-            // Data (or the client's close) is there: serve it, even if it
-            // arrived just as we were asked to give way.
-            (Ok(_), asked) => {
-                let mut mine = seat.lock();
-                mine.stage = Stage::Serving;
-                mine.asked_to_give_way = false;
-                drop(mine);
-                if asked.is_some() {
-                    self.refuse_to_give_way(seat);
-                }
-                Some(client)
-            }
-            (Err(error), None)
-                if common::is_timeout(&error) =>
-            {
-                let seconds = wait
-                    .unwrap_or_default()
-                    .as_secs_f64();
-                say!(
+            Waited::Stopped => return,
+            Waited::TimedOut => {
+                let seconds =
+                    self.wait.unwrap_or_default().as_secs_f64();
+                return say!(
                     "[!] {address}: sent nothing for {seconds} s: timed out"
                 );
-                None
             }
-            (Err(error), None) => {
-                say!(
+            Waited::Failed(error) => {
+                return say!(
                     "[!] {address}: could not read the request: {error}"
                 );
-                None
             }
         }
-    }
-
-    /// The client sent data just as it was asked to give way: it is served
-    /// all the same, and the accept loop picks another.
-    fn refuse_to_give_way(&self, seat: &Seat) {
-        let mut crew = self.lock();
-        if crew.victim == Some(seat.number) {
-            crew.victim = None;
+        // A panic in the handler ends this client, not this thread; its
+        // message still reaches stderr.
+        let served = panic::catch_unwind(AssertUnwindSafe(
+            || handler(&client, address),
+        ));
+        match served {
+            Ok(Ok(())) => self.close(id, &client, address),
+            Ok(Err(error)) => say!("[!] {address}: {error:#}"),
+            Err(_) => {}
         }
-        if crew.accept_loop_waits {
-            self.room_made.notify_one();
-        }
-    }
-}
+    } // The socket is closed here: the crew holds no other copy.
 
-/// Runs `wait` on the client's socket as a stretch during which the accept
-/// loop may ask this thread to give way. Returns the socket, what `wait`
-/// returned, and, if it was asked to give way, how long the client had
-/// waited by then.
-fn give_way_while<T>(
-    seat: &Seat,
-    client: TcpStream,
-    wait: impl FnOnce(&TcpStream) -> T,
-) -> (TcpStream, T, Option<Duration>) {
-    let client = Arc::new(client);
-    {
-        let mut mine = seat.lock();
-        mine.waiting_on = Some(Arc::clone(&client));
-        if mine.stage == Stage::Closing {
-            mine.since = Instant::now();
-        }
-    }
-    let result = wait(&client);
-    let (asked, since) = {
-        let mut mine = seat.lock();
-        mine.waiting_on = None;
-        (mine.asked_to_give_way, mine.since)
-    };
-    let client = Arc::into_inner(client).expect(
-        "the crew should hold no copy of a socket it no longer waits on",
-    );
-    let gave_way = asked.then(|| since.elapsed());
-    (client, result, gave_way)
-}
-
-/// Says in the log that a client was dropped to make room.
-fn say_gave_way(seat: &Seat, waited: Duration) {
-    let (stage, address) = {
-        let mine = seat.lock();
-        (mine.stage, mine.address)
-    };
-    let address = address
-        .map_or_else(String::new, |a| a.to_string());
-    let seconds = waited.as_secs_f64();
-    if stage == Stage::FirstByte {
-        say!(
-            "[!] {address}: sent nothing for {seconds:.1} s while \
-             another client waited: dropped to make room"
-        );
-    } else {
-        say!(
-            "[!] {address}: did not close for {seconds:.1} s after \
-             ACK! while another client waited: dropped to make room"
-        );
-    }
-}
-
-impl CrewState {
-    /// A seat for a new thread, counted as started.
-    fn take_a_seat(&mut self) -> Arc<Seat> {
-        self.threads += 1;
-        if let Some(seat) = self.retired.pop() {
-            return seat;
-        }
-        let seat = Arc::new(Seat {
-            number: self.seats.len(),
-            state: Mutex::new(SeatState {
-                next: None,
-                stage: Stage::Idle,
-                since: Instant::now(),
-                address: None,
-                waiting_on: None,
-                asked_to_give_way: false,
-                asleep: false,
-            }),
-            wake: Condvar::new(),
-        });
-        self.seats.push(Arc::clone(&seat));
-        seat
-    }
-
-    /// The seat whose client has waited longest for nothing, if it has
-    /// waited at least [`LEAST_SILENCE`] and nobody has claimed it yet.
-    fn longest_silent(
+    /// Python's `close()`, without a reset: sends FIN after everything
+    /// written so far (if the handler has not), then reads and throws away
+    /// what the client still sends until it closes, within the limits of
+    /// [`graceful_close::drain`], giving way if asked.
+    fn close(
         &self,
-        now: Instant,
-    ) -> Option<&Arc<Seat>> {
-        self.seats
-            .iter()
-            .filter_map(|seat| {
-                let mine = seat.lock();
-                let silent_for =
-                    now.duration_since(mine.since);
-                (mine.may_give_way()
-                    && silent_for >= LEAST_SILENCE)
-                    .then_some((seat, mine.since))
-            })
-            .min_by_key(|(_, since)| *since)
-            .map(|(seat, _)| seat)
-    }
-}
-
-impl Seat {
-    fn lock(&self) -> MutexGuard<'_, SeatState> {
-        lock(&self.state)
-    }
-}
-
-impl SeatState {
-    /// Takes on `job`: its first byte is awaited, and its silence counts
-    /// from when it was accepted.
-    fn begin(&mut self, job: &Job) {
-        self.stage = Stage::FirstByte;
-        self.since = job.accepted_at;
-        self.address = Some(job.address);
-    }
-
-    /// Waiting on a silent client, and not yet claimed by a newcomer.
-    fn may_give_way(&self) -> bool {
-        self.waiting_on.is_some()
-            && self.next.is_none()
-            && !self.asked_to_give_way
-    }
-
-    /// Wakes the thread: shutting down the reading side of its client's
-    /// socket ends the `peek` or `read` it waits in at once.
-    fn ask_to_give_way(&mut self) {
-        self.asked_to_give_way = true;
-        if let Some(client) = &self.waiting_on {
-            let _ = client.shutdown(Shutdown::Read);
+        id: usize,
+        client: &Arc<TcpStream>,
+        address: SocketAddr,
+    ) {
+        if client.shutdown(Shutdown::Write).is_err() {
+            return; // The connection is already gone.
         }
-    }
-}
-
-/// `peek`, retried when a signal interrupts it.
-fn peek_through_signals(
-    client: &TcpStream,
-) -> io::Result<usize> {
-    let mut first_byte = [0u8; 1];
-    loop {
-        match client.peek(&mut first_byte) {
-            Err(error)
-                if error.kind()
-                    == io::ErrorKind::Interrupted => {}
-            result => return result,
-        }
-    }
-}
-
-/// What a thread waiting for its client's close after `ACK!` learns from
-/// the crew, and tells it.
-pub struct AfterAck<'a> {
-    seat: Option<&'a Seat>,
-}
-
-impl AfterAck<'_> {
-    /// For a drain outside any crew, as in tests.
-    #[cfg(test)]
-    pub const fn outside_a_crew() -> AfterAck<'static> {
-        AfterAck { seat: None }
-    }
-
-    /// How long to wait for the client's close: `limit`, or no more than
-    /// [`LEAST_SILENCE`] if a newcomer already waits for this thread.
-    pub fn time_limit(
-        &self,
-        limit: Duration,
-    ) -> Duration {
-        match self.seat {
-            Some(seat) if seat.lock().next.is_some() => {
-                limit.min(LEAST_SILENCE)
+        let mut since = Instant::now();
+        let deadline = since + DRAIN_TIME_LIMIT;
+        graceful_close::drain(|buffer| {
+            let waited = self.wait_while_silent(
+                id,
+                client,
+                since,
+                Some(deadline),
+                |mut socket| socket.read(buffer),
+            );
+            since = Instant::now();
+            match waited {
+                Waited::Ready(count) => Ok(count),
+                Waited::GaveWay(waited) => {
+                    let seconds = waited.as_secs_f64();
+                    say!(
+                        "[!] {address}: did not close for {seconds:.1} s after \
+                         ACK! while another client waited: dropped to make room"
+                    );
+                    Err(io::ErrorKind::ConnectionAborted.into())
+                }
+                Waited::Failed(error) => Err(error),
+                _ => Err(io::ErrorKind::TimedOut.into()),
             }
-            _ => limit,
-        }
+        });
     }
 
-    /// The client sent more: it is not silent, so its silence starts
-    /// again from now.
-    pub fn heard_from_client(&self) {
-        if let Some(seat) = self.seat {
-            seat.lock().since = Instant::now();
+    /// Runs `attempt` (a `peek` or `read`) on a client silent since
+    /// `since`, in slices of at most [`WAIT_SLICE`], until it returns,
+    /// `deadline` passes, or the thread is asked to give way. Meanwhile
+    /// the client is in the silence queue. Once asked to give way, that is
+    /// the answer, whatever `attempt` returned.
+    fn wait_while_silent(
+        &self,
+        id: usize,
+        client: &Arc<TcpStream>,
+        since: Instant,
+        deadline: Option<Instant>,
+        mut attempt: impl FnMut(&TcpStream) -> io::Result<usize>,
+    ) -> Waited {
+        {
+            let mut state = self.lock();
+            state.silent.insert((since, id));
+            state.member(id).waiting_on = Some(Arc::clone(client));
+        }
+        let outcome = loop {
+            let left = deadline.map(|deadline| {
+                deadline.saturating_duration_since(Instant::now())
+            });
+            // At least one try, however small `-w` is: a request that is
+            // already there is served. std rounds a timeout below the
+            // OS's unit up, never down to "for ever".
+            let slice = left
+                .unwrap_or(WAIT_SLICE)
+                .clamp(Duration::from_nanos(1), WAIT_SLICE);
+            if let Err(error) = client.set_read_timeout(Some(slice)) {
+                break Err(error);
+            }
+            match attempt(client) {
+                Err(error) if common::is_timeout(&error) || error.kind() == io::ErrorKind::Interrupted => {
+                    if left.is_some_and(|left| left <= slice) {
+                        break Err(error);
+                    }
+                    if self.lock().asked_to_give_way(id) {
+                        break Ok(0);
+                    }
+                }
+                other => break other,
+            }
+        };
+        let mut state = self.lock();
+        state.silent.remove(&(since, id));
+        let asked = state.asked_to_give_way(id);
+        state.member(id).waiting_on = None;
+        match outcome {
+            _ if state.stopping => Waited::Stopped,
+            _ if asked => Waited::GaveWay(since.elapsed()),
+            Ok(count) => Waited::Ready(count),
+            Err(error) if common::is_timeout(&error) => {
+                Waited::TimedOut
+            }
+            Err(error) => Waited::Failed(error),
         }
     }
 }
 
-/// For [`crate::graceful_close`]: runs `wait` on a client after `ACK!`,
-/// giving way if the crew asks. Outside a crew thread it just runs `wait`.
-/// Returns the socket and whether it gave way.
-pub fn wait_after_ack<T>(
-    client: TcpStream,
-    wait: impl FnOnce(&TcpStream, &AfterAck<'_>) -> T,
-) -> (TcpStream, T, bool) {
-    let mine = MY_SEAT.with(|mine| mine.borrow().clone());
-    let Some(seat) = mine else {
-        let result =
-            wait(&client, &AfterAck { seat: None });
-        return (client, result, false);
-    };
-    seat.lock().stage = Stage::Closing;
-    let after_ack = AfterAck { seat: Some(&seat) };
-    let (client, result, gave_way) =
-        give_way_while(&seat, client, |client| {
-            wait(client, &after_ack)
-        });
-    if let Some(waited) = gave_way {
-        say_gave_way(&seat, waited);
+impl State {
+    fn member(&mut self, id: usize) -> &mut Member {
+        self.members
+            .get_mut(&id)
+            .expect("a thread of the crew should have its member")
     }
-    seat.lock().stage = Stage::Serving;
-    (client, result, gave_way.is_some())
+
+    /// Takes a thread out of the crew, with the job it had.
+    fn leave(&mut self, id: usize) -> Member {
+        self.idle.retain(|&idle| idle != id);
+        self.members
+            .remove(&id)
+            .expect("a thread of the crew should have its member")
+    }
+
+    fn asked_to_give_way(&mut self, id: usize) -> bool {
+        self.stopping || self.member(id).give_way
+    }
+
+    /// The thread whose client has waited longest for nothing, taken out
+    /// of the silence queue, if it has waited [`LEAST_SILENCE`] or more;
+    /// otherwise how long until the first one will have.
+    fn longest_silent(&mut self) -> Result<usize, Duration> {
+        let Some(&(since, id)) = self.silent.first() else {
+            return Err(LEAST_SILENCE);
+        };
+        let silent_for = since.elapsed();
+        if silent_for < LEAST_SILENCE {
+            return Err(LEAST_SILENCE - silent_for);
+        }
+        self.silent.remove(&(since, id));
+        Ok(id)
+    }
+
+    /// Asks a thread to give way, handing it `job` for afterwards. The
+    /// flag decides; shutting down the reading side only wakes the thread
+    /// sooner, where the OS does that: Linux and macOS. Windows' `shutdown`
+    /// does not wake a waiting `recv`, and data that arrives after it
+    /// resets the connection.
+    fn ask_to_give_way(&mut self, id: usize, job: Option<Job>) {
+        #[cfg(test)]
+        let wake_by_shutdown = self.wake_by_shutdown;
+        let member = self.member(id);
+        member.give_way = true;
+        if job.is_some() {
+            member.job = job;
+        }
+        member.wake.notify_one();
+        #[cfg(test)]
+        if !wake_by_shutdown {
+            return;
+        }
+        #[cfg(any(target_os = "linux", target_os = "macos"))]
+        if let Some(socket) = &member.waiting_on {
+            let _ = socket.shutdown(Shutdown::Read);
+        }
+    }
+}
+
+/// Whether the address space (`ulimit -v`) has room for one more thread:
+/// `try_reserve_exact` asks for [`ADDRESS_SPACE_RESERVE`] and fails
+/// rather than aborting; the reserve is given back at once.
+fn room_for_a_thread() -> io::Result<()> {
+    Vec::<u8>::new()
+        .try_reserve_exact(ADDRESS_SPACE_RESERVE)
+        .map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                "the address space (ulimit -v) is nearly used up",
+            )
+        })
+}
+
+/// On Linux, how many more threads `vm.max_map_count` leaves room for,
+/// read once at start-up.
+#[cfg(target_os = "linux")]
+fn threads_the_mappings_allow() -> Option<usize> {
+    let read = |path| std::fs::read_to_string(path).ok();
+    let limit: usize = read("/proc/sys/vm/max_map_count")?
+        .trim()
+        .parse()
+        .ok()?;
+    let used = read("/proc/self/maps")?.lines().count();
+    let free = limit.saturating_sub(used + MAPPINGS_SPARE);
+    Some(free / MAPPINGS_PER_THREAD)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn threads_the_mappings_allow() -> Option<usize> {
+    None
 }
 
 // The path is spelled out so that the exercises, which bring this file in
