@@ -107,7 +107,9 @@ fn run() -> anyhow::Result<()> {
                 // The rest of close(): wait for the
                 // client's end, then drop the socket.
                 Ok(()) => graceful_close::close(client),
-                Err(error) => say!("[!] {address}: {error:#}"),
+                Err(error) => {
+                    say!("[!] {address}: {error:#}")
+                }
             }
         });
     }

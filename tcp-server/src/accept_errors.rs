@@ -21,8 +21,9 @@
 //! The script's `accept()` raises on every one of these, and the script
 //! ends.
 
-use std::io;
+use std::io::{self, ErrorKind};
 use std::net::TcpListener;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -72,86 +73,62 @@ impl AcceptErrors {
         error: io::Error,
         crew: &Crew,
     ) -> anyhow::Result<()> {
-        match classify(&error) {
-            AcceptError::AboutOneConnection => {
-                if !matches!(
-                    error.kind(),
-                    io::ErrorKind::Interrupted
-                        | io::ErrorKind::WouldBlock
-                ) {
-                    say!(
-                        "[!] could not accept a connection: {error}"
-                    );
-                }
-            }
-            AcceptError::Shortage => {
-                // A silent client that gives way frees its descriptor;
-                // its thread says so in the log.
-                let asked = crew.make_room(SHORTAGE_PAUSE);
-                let now = Instant::now();
-                let quiet = self
-                    .last_shortage_report
-                    .is_some_and(|last| {
-                        now.duration_since(last)
-                            < SHORTAGE_REPORT_INTERVAL
-                    });
-                if !quiet || asked {
-                    let doing = if asked {
-                        "a silent client gives way"
-                    } else {
-                        "no client can give way yet; retrying"
-                    };
-                    say!(
-                        "[!] could not accept a connection: {error}; {doing}"
-                    );
-                    self.last_shortage_report = Some(now);
-                }
-            }
+        let what_now = match classify(&error) {
             AcceptError::BrokenListener => {
-                return Err(error)
-                    .context("the listening socket stopped working");
+                let stopped = "the listening socket stopped working";
+                return Err(error).context(stopped);
+            }
+            AcceptError::AboutOneConnection => "",
+            AcceptError::Shortage => {
+                // A silent client that gives way frees its descriptor,
+                // and its thread says so in the log.
+                let asked =
+                    crew.make_room(SHORTAGE_PAUSE);
+                let now = Instant::now();
+                let last = self.last_shortage_report;
+                if last.is_some_and(|last| {
+                    now - last < SHORTAGE_REPORT_INTERVAL
+                }) {
+                    return Ok(());
+                }
+                self.last_shortage_report = Some(now);
+                match asked {
+                    true => "; a silent client gives way",
+                    false => {
+                        "; no client can give way yet: retrying"
+                    }
+                }
             }
             AcceptError::Unknown => {
-                say!(
-                    "[!] could not accept a connection: {error}; \
-                     retrying in 1 s"
-                );
-                std::thread::sleep(UNKNOWN_ERROR_PAUSE);
+                thread::sleep(UNKNOWN_ERROR_PAUSE);
+                "; retried after 1 s"
             }
-        }
+        };
+        say!(
+            "[!] could not accept a connection: {error}{what_now}"
+        );
         Ok(())
     }
 }
 
 /// Sorts an error from `accept`. std has no stable `ErrorKind` for most of
 /// these yet, so we also compare the operating system's own numbers, where
-/// we know them.
+/// its `accept` page lists them.
 pub fn classify(error: &io::Error) -> AcceptError {
-    use io::ErrorKind::*;
-    let code = error.raw_os_error();
-    let is = |codes: &[i32]| {
-        code.is_some_and(|code| codes.contains(&code))
-    };
-    if error.kind() == OutOfMemory || is(SHORTAGE) {
+    let code = error.raw_os_error().unwrap_or(0);
+    let kind = error.kind();
+    let [shortage, broken_listener, one_connection] =
+        codes();
+    if kind == ErrorKind::OutOfMemory
+        || shortage.contains(&code)
+    {
         AcceptError::Shortage
-    } else if is(BROKEN_LISTENER)
-        || error.kind() == InvalidInput
+    } else if kind == ErrorKind::InvalidInput
+        || broken_listener.contains(&code)
     {
         AcceptError::BrokenListener
-    } else if is(ABOUT_ONE_CONNECTION)
-        || matches!(
-            error.kind(),
-            ConnectionAborted
-                | ConnectionReset
-                | ConnectionRefused
-                | PermissionDenied
-                | Interrupted
-                | WouldBlock
-                | TimedOut
-                | HostUnreachable
-                | NetworkUnreachable
-                | NetworkDown
-        )
+    } else if ONE_CONNECTION_KINDS.contains(&kind)
+        || one_connection.contains(&code)
     {
         AcceptError::AboutOneConnection
     } else {
@@ -159,54 +136,56 @@ pub fn classify(error: &io::Error) -> AcceptError {
     }
 }
 
-// The numbers, only for systems whose `accept` page lists them. Elsewhere
-// (FreeBSD, illumos...) the numbers differ, and `io::ErrorKind` alone sorts
-// the errors: a shortage then reads as an unknown error, retried each
-// second.
-/// Linux: `man 2 accept` (man7.org) and `errno.h`.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-mod codes {
-    pub const SHORTAGE: &[i32] = &[23, 24, 105, 12]; // ENFILE EMFILE ENOBUFS ENOMEM
-    pub const BROKEN_LISTENER: &[i32] = &[9, 22, 88, 14]; // EBADF EINVAL ENOTSOCK EFAULT
-    // EPERM EPROTO ENOPROTOOPT EHOSTDOWN ENONET EHOSTUNREACH EOPNOTSUPP
-    // ENETUNREACH ENETDOWN: "treat them like EAGAIN by retrying"
-    pub const ABOUT_ONE_CONNECTION: &[i32] =
-        &[1, 71, 92, 112, 64, 113, 95, 101, 100];
+/// What std sorts for us, on every system.
+const ONE_CONNECTION_KINDS: &[ErrorKind] = &[
+    ErrorKind::ConnectionAborted,
+    ErrorKind::ConnectionReset,
+    ErrorKind::ConnectionRefused,
+    ErrorKind::PermissionDenied,
+    ErrorKind::TimedOut,
+    ErrorKind::HostUnreachable,
+    ErrorKind::NetworkUnreachable,
+    ErrorKind::NetworkDown,
+];
+
+/// The operating system's numbers for (a shortage, a broken listener,
+/// one connection's trouble), only where its `accept` page lists them.
+/// Elsewhere (FreeBSD, illumos...) the numbers differ, and std's
+/// `ErrorKind` alone sorts them: a shortage then reads as an unknown
+/// error, retried each second.
+fn codes() -> [&'static [i32]; 3] {
+    if cfg!(any(
+        target_os = "linux",
+        target_os = "android"
+    )) {
+        // Linux: `man 2 accept` (man7.org) and `errno.h`. ENFILE EMFILE
+        // ENOBUFS ENOMEM; EBADF EINVAL ENOTSOCK EFAULT; EPERM EPROTO
+        // ENOPROTOOPT EHOSTDOWN ENONET EHOSTUNREACH EOPNOTSUPP ENETUNREACH
+        // ENETDOWN, which the page says to "treat like EAGAIN by retrying".
+        let one_connection =
+            &[1, 71, 92, 112, 64, 113, 95, 101, 100];
+        [
+            &[23, 24, 105, 12],
+            &[9, 22, 88, 14],
+            one_connection,
+        ]
+    } else if cfg!(target_os = "macos") {
+        // macOS: Apple's `accept(2)` and `sys/errno.h`. ENFILE EMFILE
+        // ENOBUFS ENOMEM; EBADF EINVAL ENOTSOCK EFAULT EOPNOTSUPP; EPERM.
+        [&[23, 24, 55, 12], &[9, 22, 38, 14, 102], &[1]]
+    } else if cfg!(windows) {
+        // Windows: Microsoft's `accept` page (learn.microsoft.com/windows/
+        // win32/api/winsock2/nf-winsock2-accept). WSAEMFILE WSAENOBUFS;
+        // WSAEINVAL WSAENOTSOCK WSAEFAULT WSAEOPNOTSUPP; WSAECONNRESET.
+        [
+            &[10024, 10055],
+            &[10022, 10038, 10014, 10045],
+            &[10054],
+        ]
+    } else {
+        [&[], &[], &[]]
+    }
 }
-/// macOS: Apple's `accept(2)` and `sys/errno.h`.
-#[cfg(any(target_os = "macos", target_os = "ios"))]
-mod codes {
-    pub const SHORTAGE: &[i32] = &[23, 24, 55, 12]; // ENFILE EMFILE ENOBUFS ENOMEM
-    // EBADF EINVAL ENOTSOCK EFAULT EOPNOTSUPP (not a stream socket)
-    pub const BROKEN_LISTENER: &[i32] =
-        &[9, 22, 38, 14, 102];
-    pub const ABOUT_ONE_CONNECTION: &[i32] = &[1]; // EPERM
-}
-/// Windows: the error codes on Microsoft's `accept` page
-/// (learn.microsoft.com/windows/win32/api/winsock2/nf-winsock2-accept).
-#[cfg(windows)]
-mod codes {
-    pub const SHORTAGE: &[i32] = &[10024, 10055]; // WSAEMFILE WSAENOBUFS
-    // WSAEINVAL (not listening) WSAENOTSOCK WSAEFAULT WSAEOPNOTSUPP
-    pub const BROKEN_LISTENER: &[i32] =
-        &[10022, 10038, 10014, 10045];
-    pub const ABOUT_ONE_CONNECTION: &[i32] = &[10054]; // WSAECONNRESET
-}
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "macos",
-    target_os = "ios",
-    windows
-)))]
-mod codes {
-    pub const SHORTAGE: &[i32] = &[];
-    pub const BROKEN_LISTENER: &[i32] = &[];
-    pub const ABOUT_ONE_CONNECTION: &[i32] = &[];
-}
-use codes::{
-    ABOUT_ONE_CONNECTION, BROKEN_LISTENER, SHORTAGE,
-};
 
 // The path is spelled out so that the exercises, which bring this file in
 // with `#[path]`, find the tests too (`cargo test --all-targets`).

@@ -32,7 +32,7 @@
 //! the crew asks every thread to stop and joins them.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{self, Read as _};
+use std::io::{self, ErrorKind, Read as _};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{
@@ -57,15 +57,15 @@ pub const IDLE_RETIREMENT: Duration =
     Duration::from_secs(30);
 /// ...unless the crew is down to this many threads.
 pub const FLOOR_THREADS: usize = 4;
-/// Address space that must still be free before a new thread starts: room
-/// for its stack, its signal stack and a `malloc` arena, with some to
-/// spare. Rust aborts the process if it cannot map a new thread's signal
-/// stack, so we check first.
-const ADDRESS_SPACE_RESERVE: usize = 64 * 1024 * 1024;
-/// On Linux each thread costs about 4 memory mappings (its stack and its
-/// signal stack, each with a guard page), out of `vm.max_map_count`.
+/// Address space that must still be free before a thread starts: its
+/// stack (2 MiB, std's default), its signal stack and a `malloc` arena,
+/// with room to spare. Rust aborts the process when it cannot map a new
+/// thread's signal stack, so we check first.
+const ADDRESS_SPACE_RESERVE: usize = 64 << 20;
+/// On Linux a thread costs 4 memory mappings out of `vm.max_map_count`:
+/// its stack and its signal stack, each with a guard page. We measured it
+/// in `/proc/PID/maps`; `MAPPINGS_SPARE` is for everything else.
 const MAPPINGS_PER_THREAD: usize = 4;
-/// Mappings kept for everything else: libraries, `malloc`, the kernel.
 const MAPPINGS_SPARE: usize = 1024;
 
 /// What a thread of the crew runs for each client, like the `target` of
@@ -85,7 +85,6 @@ struct Shared {
     room_made: Condvar,
     /// `-w`: how long a client may stay silent; `None`: no limit.
     wait: Option<Duration>,
-    idle_retirement: Duration,
 }
 
 /// Everything the threads and the accept loop share, under one lock.
@@ -98,13 +97,12 @@ struct State {
     next_id: usize,
     /// `--max-clients`, or fewer once the system has refused a thread.
     max_threads: usize,
-    /// The accept loop waits on `room_made`.
+    /// How many threads the memory mappings allow, as read at start-up.
+    mapped_room: usize,
     accept_loop_waits: bool,
     stopping: bool,
-    /// For tests: the system refuses threads beyond this many...
-    #[cfg(test)]
-    refuse_threads_beyond: usize,
-    /// ...and `shutdown` does not wake a thread, as on Windows.
+    idle_retirement: Duration,
+    /// For a test: `shutdown` does not wake a thread, as on Windows.
     #[cfg(test)]
     wake_by_shutdown: bool,
 }
@@ -124,24 +122,22 @@ struct Job {
     handler: Handler,
     client: TcpStream,
     address: SocketAddr,
-    /// Silence counts from `accept`, so that the client that came first
-    /// gives way first.
+    /// Silence counts from `accept`: the first to come gives way first.
     accepted_at: Instant,
 }
 
-/// How a wait on a silent client ended.
-enum Waited {
-    Ready(usize),
-    GaveWay(Duration),
-    Stopped,
-    TimedOut,
-    Failed(io::Error),
+/// A thread's own handle on the crew.
+struct Worker {
+    shared: Arc<Shared>,
+    id: usize,
+    wake: Arc<Condvar>,
 }
 
-/// Locks, ignoring poison: the state changes only in short steps that
-/// cannot panic half-way, never while a handler runs.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+/// How a wait on a silent client ended, when it did not end with bytes.
+enum Silence {
+    GaveWay,
+    TimedOut,
+    Failed(io::Error),
 }
 
 impl Crew {
@@ -153,56 +149,29 @@ impl Crew {
         max_threads: usize,
         wait: Option<Duration>,
     ) -> io::Result<Crew> {
-        Crew::with_retirement(
-            max_threads,
-            wait,
-            IDLE_RETIREMENT,
-        )
-    }
-
-    fn with_retirement(
-        max_threads: usize,
-        wait: Option<Duration>,
-        idle_retirement: Duration,
-    ) -> io::Result<Crew> {
-        let mut max_threads = max_threads.max(1);
-        if let Some(room) = threads_the_mappings_allow() {
-            if room < max_threads {
-                max_threads = room.max(1);
-                say!(
-                    "[!] vm.max_map_count leaves room for {room} threads: \
-                     serving at most {max_threads} clients at once"
-                );
-            }
-        }
-        let state = State {
+        let state = Mutex::new(State {
             members: HashMap::new(),
             idle: Vec::new(),
             silent: BTreeSet::new(),
             next_id: 0,
-            max_threads,
+            max_threads: max_threads.max(1),
+            mapped_room: threads_the_mappings_allow()
+                .unwrap_or(usize::MAX),
             accept_loop_waits: false,
             stopping: false,
-            #[cfg(test)]
-            refuse_threads_beyond: usize::MAX,
+            idle_retirement: IDLE_RETIREMENT,
             #[cfg(test)]
             wake_by_shutdown: true,
-        };
-        let shared = Arc::new(Shared {
-            state: Mutex::new(state),
-            room_made: Condvar::new(),
-            wait,
-            idle_retirement,
         });
+        let room_made = Condvar::new();
+        let shared =
+            Arc::new(Shared { state, room_made, wait });
         let mut crew =
             Crew { shared, handles: Vec::new() };
         crew.start_thread(None).map_err(|(error, _)| {
-            io::Error::new(
-                error.kind(),
-                format!(
-                    "could not start a client thread: {error}"
-                ),
-            )
+            let message =
+                format!("could not start a client thread: {error}");
+            io::Error::new(error.kind(), message)
         })?;
         Ok(crew)
     }
@@ -234,11 +203,9 @@ impl Crew {
                 drop(state);
                 match self.start_thread(Some(job)) {
                     Ok(()) => return,
-                    Err((_, refused)) => {
-                        job = refused.expect(
-                            "a thread that never started should give its client back",
-                        );
-                    }
+                    Err((_, refused)) => job = refused.expect(
+                        "a thread that never started should give its client back",
+                    ),
                 }
                 state = shared.lock();
             }
@@ -246,11 +213,12 @@ impl Crew {
             // and its thread takes this one.
             match state.longest_silent() {
                 Ok(id) => {
-                    state.ask_to_give_way(id, Some(job));
-                    return;
+                    return state
+                        .ask_to_give_way(id, Some(job));
                 }
                 Err(wait) => {
-                    state = shared.wait_for_room(state, wait)
+                    state =
+                        shared.wait_for_room(state, wait)
                 }
             }
         }
@@ -262,68 +230,74 @@ impl Crew {
     /// most `pause`. Returns whether a client was asked to give way.
     pub fn make_room(&self, pause: Duration) -> bool {
         let mut state = self.shared.lock();
-        let asked = state.longest_silent().is_ok_and(|id| {
+        let longest = state.longest_silent();
+        if let Ok(id) = longest {
             state.ask_to_give_way(id, None);
-            true
-        });
+        }
         drop(self.shared.wait_for_room(state, pause));
-        asked
+        longest.is_ok()
     }
 
     /// Starts a thread that serves `job` first, or waits idle. When the
     /// system has no room for it, the bound becomes the threads the crew
-    /// has, the log says so once, and the job comes back.
+    /// has, the log says so once, and the job comes back. The thread
+    /// starts under the lock, so that its member is there when it looks.
     fn start_thread(
         &mut self,
         job: Option<Job>,
     ) -> Result<(), (io::Error, Option<Job>)> {
-        self.handles.retain(|handle| !handle.is_finished());
-        let wake = Arc::new(Condvar::new());
+        self.handles
+            .retain(|handle| !handle.is_finished());
         let mut state = self.shared.lock();
-        let id = state.next_id;
-        state.next_id += 1;
-        if job.is_none() {
-            state.idle.push(id);
-        }
-        let waiting_on = None;
-        let (give_way, thread_wake) = (false, Arc::clone(&wake));
-        state.members.insert(
-            id,
-            Member { wake, job, give_way, waiting_on },
-        );
-        #[cfg(test)]
-        let refused = state.members.len() > state.refuse_threads_beyond;
-        drop(state);
+        let (id, wake) =
+            (state.next_id, Arc::new(Condvar::new()));
         let shared = Arc::clone(&self.shared);
-        let started = room_for_a_thread().and_then(|()| {
-            #[cfg(test)]
-            if refused {
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-            thread::Builder::new()
-                .name("client".to_string())
-                .spawn(move || {
-                    serve_clients(&shared, id, &thread_wake)
-                })
-        });
-        let error = match started {
+        let worker = Worker {
+            shared,
+            id,
+            wake: Arc::clone(&wake),
+        };
+        let threads = state.members.len();
+        let started =
+            room_for_a_thread(threads, state.mapped_room)
+                .and_then(|()| {
+                    thread::Builder::new()
+                        .name("client".to_string())
+                        .spawn(move || {
+                            worker.serve_clients()
+                        })
+                });
+        match started {
             Ok(handle) => {
                 self.handles.push(handle);
-                return Ok(());
+                state.next_id += 1;
+                if job.is_none() {
+                    state.idle.push(id);
+                }
+                let (give_way, waiting_on) =
+                    (false, None);
+                let member = Member {
+                    wake,
+                    job,
+                    give_way,
+                    waiting_on,
+                };
+                state.members.insert(id, member);
+                Ok(())
             }
-            Err(error) => error,
-        };
-        let mut state = self.shared.lock();
-        let job = state.leave(id).job;
-        let threads = state.members.len();
-        if threads > 0 && threads < state.max_threads {
-            state.max_threads = threads;
-            say!(
-                "[!] could not start a client thread: {error}; \
-                 serving at most {threads} clients at once from now on"
-            );
+            Err(error) => {
+                if threads > 0
+                    && threads < state.max_threads
+                {
+                    state.max_threads = threads;
+                    say!(
+                        "[!] could not start a client thread: {error}; \
+                         serving at most {threads} clients at once from now on"
+                    );
+                }
+                Err((error, job))
+            }
         }
-        Err((error, job))
     }
 }
 
@@ -345,65 +319,13 @@ impl Drop for Crew {
     }
 }
 
-/// One thread's life: serve the client it was given, then wait for the
-/// next, until it retires or the crew stops.
-fn serve_clients(shared: &Shared, id: usize, wake: &Condvar) {
-    let mut state = shared.lock();
-    while let Some(job) = shared.next_job(state, id, wake) {
-        shared.serve(id, job);
-        state = shared.lock();
-        let member = state.member(id);
-        member.give_way = false;
-        // A newcomer may already wait, handed over as this one gave way.
-        if member.job.is_none() {
-            state.idle.push(id);
-            if state.accept_loop_waits {
-                shared.room_made.notify_one();
-            }
-        }
-    }
-}
-
 impl Shared {
+    /// Locks, ignoring poison: the state changes only in short steps that
+    /// cannot panic half-way, never while a handler runs.
     fn lock(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
-    }
-
-    /// Waits for the next job, with the lock held. Returns `None` when the
-    /// thread should exit: the crew stops, or it was idle for
-    /// `idle_retirement` and the crew has more than [`FLOOR_THREADS`].
-    fn next_job(
-        &self,
-        mut state: MutexGuard<'_, State>,
-        id: usize,
-        wake: &Condvar,
-    ) -> Option<Job> {
-        let mut idle_since = Instant::now();
-        loop {
-            if state.stopping {
-                state.leave(id);
-                return None;
-            }
-            // The job slot first: a hand-off at the instant of retiring
-            // wins, with no second look.
-            if let Some(job) = state.member(id).job.take() {
-                return Some(job);
-            }
-            if idle_since.elapsed() >= self.idle_retirement {
-                if state.members.len() > FLOOR_THREADS {
-                    state.leave(id);
-                    return None;
-                }
-                idle_since = Instant::now();
-            }
-            let left = self
-                .idle_retirement
-                .saturating_sub(idle_since.elapsed());
-            state = wake
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Waits until a thread may have come free, for at most `timeout`.
@@ -413,78 +335,150 @@ impl Shared {
         timeout: Duration,
     ) -> MutexGuard<'a, State> {
         state.accept_loop_waits = true;
-        let mut state = self
-            .room_made
-            .wait_timeout(state, timeout)
+        let waited =
+            self.room_made.wait_timeout(state, timeout);
+        let mut state = waited
             .unwrap_or_else(PoisonError::into_inner)
             .0;
         state.accept_loop_waits = false;
         state
     }
+}
 
-    /// Serves one client: its first byte, the handler, the close.
-    fn serve(&self, id: usize, job: Job) {
+impl Worker {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared.lock()
+    }
+
+    /// The thread's life: serve the client it was given, then wait for
+    /// the next, until it retires or the crew stops.
+    fn serve_clients(self) {
+        while let Some(job) = self.next_job() {
+            self.serve(job);
+            let mut state = self.lock();
+            let member = state.member(self.id);
+            member.give_way = false;
+            // A newcomer may wait already, handed over as this one gave way.
+            if member.job.is_none() {
+                state.idle.push(self.id);
+                if state.accept_loop_waits {
+                    self.shared.room_made.notify_one();
+                }
+            }
+        }
+    }
+
+    /// Waits for the next job. Returns `None` when the thread should exit:
+    /// the crew stops, or it was idle for `idle_retirement` and the crew has
+    /// more than [`FLOOR_THREADS`].
+    fn next_job(&self) -> Option<Job> {
+        let mut state = self.lock();
+        let mut idle_since = Instant::now();
+        loop {
+            // The job slot first: a hand-off at the instant of retiring
+            // wins, with no second look.
+            let job = state.member(self.id).job.take();
+            if job.is_some() && !state.stopping {
+                return job;
+            }
+            let idle_for = idle_since.elapsed();
+            let retire =
+                idle_for >= state.idle_retirement;
+            if state.stopping
+                || retire
+                    && state.members.len() > FLOOR_THREADS
+            {
+                state.leave(self.id);
+                return None;
+            }
+            if retire {
+                idle_since = Instant::now();
+            }
+            let left = state
+                .idle_retirement
+                .saturating_sub(idle_for);
+            let waited =
+                self.wake.wait_timeout(state, left);
+            state = waited
+                .unwrap_or_else(|poison| {
+                    poison.into_inner()
+                })
+                .0;
+        }
+    }
+
+    /// Serves one client: its first byte, the handler, the close. A
+    /// panic in the handler ends this client, not this thread; its
+    /// message still reaches stderr.
+    fn serve(&self, job: Job) {
         let Job { handler, client, address, accepted_at } =
             job;
         let client = Arc::new(client);
-        if let Err(error) = client.set_write_timeout(self.wait)
-        {
-            say!("[!] {address}: {error}");
-            return;
-        }
-        let deadline = self
-            .wait
-            .and_then(|wait| accepted_at.checked_add(wait));
+        let wait = self.shared.wait;
+        let deadline = wait.and_then(|wait| {
+            accepted_at.checked_add(wait)
+        });
         let mut first_byte = [0u8; 1];
-        let waited = self.wait_while_silent(
-            id,
-            &client,
-            accepted_at,
-            deadline,
-            |socket| socket.peek(&mut first_byte),
-        );
-        match waited {
-            Waited::Ready(_) => {}
-            Waited::GaveWay(waited) => {
-                let seconds = waited.as_secs_f64();
-                return say!(
-                    "[!] {address}: sent nothing for {seconds:.1} s while \
-                     another client waited: dropped to make room"
-                );
+        let peek = |socket: &TcpStream| {
+            socket.peek(&mut first_byte)
+        };
+        let waited = match client.set_write_timeout(wait)
+        {
+            Ok(()) => self.wait_while_silent(
+                &client,
+                accepted_at,
+                deadline,
+                peek,
+            ),
+            Err(error) => Err(Silence::Failed(error)),
+        };
+        let seconds = accepted_at.elapsed().as_secs_f64();
+        let why = match waited {
+            Ok(_) => {
+                let handled = AssertUnwindSafe(|| {
+                    handler(&client, address)
+                });
+                match panic::catch_unwind(handled) {
+                    Ok(Ok(())) => {
+                        return self
+                            .close(&client, address);
+                    }
+                    Ok(Err(error)) => {
+                        format!("{error:#}")
+                    }
+                    Err(_) => return,
+                }
             }
-            Waited::Stopped => return,
-            Waited::TimedOut => {
-                let seconds =
-                    self.wait.unwrap_or_default().as_secs_f64();
-                return say!(
-                    "[!] {address}: sent nothing for {seconds} s: timed out"
-                );
+            Err(Silence::GaveWay) => format!(
+                "sent nothing for {seconds:.1} s while another client \
+                 waited: dropped to make room"
+            ),
+            Err(Silence::TimedOut) => {
+                let seconds = wait
+                    .unwrap_or_default()
+                    .as_secs_f64();
+                format!(
+                    "sent nothing for {seconds} s: timed out"
+                )
             }
-            Waited::Failed(error) => {
-                return say!(
-                    "[!] {address}: could not read the request: {error}"
-                );
+            Err(Silence::Failed(error)) => {
+                format!(
+                    "could not read the request: {error}"
+                )
             }
-        }
-        // A panic in the handler ends this client, not this thread; its
-        // message still reaches stderr.
-        let served = panic::catch_unwind(AssertUnwindSafe(
-            || handler(&client, address),
-        ));
-        match served {
-            Ok(Ok(())) => self.close(id, &client, address),
-            Ok(Err(error)) => say!("[!] {address}: {error:#}"),
-            Err(_) => {}
+        };
+        if !self.lock().stopping {
+            say!("[!] {address}: {why}");
         }
     } // The socket is closed here: the crew holds no other copy.
 
     /// Python's `close()`, without a reset: sends FIN after everything
     /// written so far (if the handler has not), then reads and throws away
     /// what the client still sends until it closes, within the limits of
-    /// [`graceful_close::drain`], giving way if asked.
+    /// [`graceful_close::drain`], giving way if asked. Each byte heard
+    /// starts the client's silence again.
     fn close(
         &self,
-        id: usize,
         client: &Arc<TcpStream>,
         address: SocketAddr,
     ) {
@@ -492,29 +486,29 @@ impl Shared {
             return; // The connection is already gone.
         }
         let mut since = Instant::now();
-        let deadline = since + DRAIN_TIME_LIMIT;
+        let deadline = Some(since + DRAIN_TIME_LIMIT);
         graceful_close::drain(|buffer| {
+            let read = |mut socket: &TcpStream| {
+                socket.read(buffer)
+            };
             let waited = self.wait_while_silent(
-                id,
-                client,
-                since,
-                Some(deadline),
-                |mut socket| socket.read(buffer),
+                client, since, deadline, read,
             );
+            let seconds = since.elapsed().as_secs_f64();
             since = Instant::now();
-            match waited {
-                Waited::Ready(count) => Ok(count),
-                Waited::GaveWay(waited) => {
-                    let seconds = waited.as_secs_f64();
-                    say!(
-                        "[!] {address}: did not close for {seconds:.1} s after \
-                         ACK! while another client waited: dropped to make room"
-                    );
-                    Err(io::ErrorKind::ConnectionAborted.into())
+            waited.map_err(|silence| match silence {
+                Silence::GaveWay => {
+                    if !self.lock().stopping {
+                        say!(
+                            "[!] {address}: did not close for {seconds:.1} s after \
+                             ACK! while another client waited: dropped to make room"
+                        );
+                    }
+                    ErrorKind::ConnectionAborted.into()
                 }
-                Waited::Failed(error) => Err(error),
-                _ => Err(io::ErrorKind::TimedOut.into()),
-            }
+                Silence::TimedOut => ErrorKind::TimedOut.into(),
+                Silence::Failed(error) => error,
+            })
         });
     }
 
@@ -525,71 +519,70 @@ impl Shared {
     /// the answer, whatever `attempt` returned.
     fn wait_while_silent(
         &self,
-        id: usize,
         client: &Arc<TcpStream>,
         since: Instant,
         deadline: Option<Instant>,
-        mut attempt: impl FnMut(&TcpStream) -> io::Result<usize>,
-    ) -> Waited {
-        {
-            let mut state = self.lock();
-            state.silent.insert((since, id));
-            state.member(id).waiting_on = Some(Arc::clone(client));
-        }
+        mut attempt: impl FnMut(
+            &TcpStream,
+        ) -> io::Result<usize>,
+    ) -> Result<usize, Silence> {
+        let mut state = self.lock();
+        state.silent.insert((since, self.id));
+        state.member(self.id).waiting_on =
+            Some(Arc::clone(client));
+        drop(state);
         let outcome = loop {
             let left = deadline.map(|deadline| {
-                deadline.saturating_duration_since(Instant::now())
+                deadline.saturating_duration_since(
+                    Instant::now(),
+                )
             });
-            // At least one try, however small `-w` is: a request that is
-            // already there is served. std rounds a timeout below the
-            // OS's unit up, never down to "for ever".
-            let slice = left
-                .unwrap_or(WAIT_SLICE)
-                .clamp(Duration::from_nanos(1), WAIT_SLICE);
-            if let Err(error) = client.set_read_timeout(Some(slice)) {
-                break Err(error);
-            }
-            match attempt(client) {
-                Err(error) if common::is_timeout(&error) || error.kind() == io::ErrorKind::Interrupted => {
-                    if left.is_some_and(|left| left <= slice) {
-                        break Err(error);
-                    }
-                    if self.lock().asked_to_give_way(id) {
-                        break Ok(0);
-                    }
+            // At least one try, however small `-w` is: a request already
+            // there is served. std rounds a timeout below the OS's unit
+            // up, never down to "for ever".
+            let slice = left.unwrap_or(WAIT_SLICE);
+            let slice = slice.clamp(
+                Duration::from_nanos(1),
+                WAIT_SLICE,
+            );
+            let result = client
+                .set_read_timeout(Some(slice))
+                .and_then(|()| attempt(client));
+            match result {
+                Err(error) if waits_on(&error) => {}
+                result => {
+                    break result
+                        .map_err(Silence::Failed);
                 }
-                other => break other,
+            }
+            if left.is_some_and(|left| left <= slice) {
+                break Err(Silence::TimedOut);
+            }
+            if self.lock().asked_to_give_way(self.id) {
+                break Err(Silence::GaveWay);
             }
         };
         let mut state = self.lock();
-        state.silent.remove(&(since, id));
-        let asked = state.asked_to_give_way(id);
-        state.member(id).waiting_on = None;
-        match outcome {
-            _ if state.stopping => Waited::Stopped,
-            _ if asked => Waited::GaveWay(since.elapsed()),
-            Ok(count) => Waited::Ready(count),
-            Err(error) if common::is_timeout(&error) => {
-                Waited::TimedOut
-            }
-            Err(error) => Waited::Failed(error),
+        state.silent.remove(&(since, self.id));
+        state.member(self.id).waiting_on = None;
+        if state.asked_to_give_way(self.id) {
+            return Err(Silence::GaveWay);
         }
+        outcome
     }
 }
 
 impl State {
     fn member(&mut self, id: usize) -> &mut Member {
-        self.members
-            .get_mut(&id)
-            .expect("a thread of the crew should have its member")
+        let member = self.members.get_mut(&id);
+        member.expect("each thread should be a member")
     }
 
     /// Takes a thread out of the crew, with the job it had.
     fn leave(&mut self, id: usize) -> Member {
         self.idle.retain(|&idle| idle != id);
-        self.members
-            .remove(&id)
-            .expect("a thread of the crew should have its member")
+        let member = self.members.remove(&id);
+        member.expect("each thread should be a member")
     }
 
     fn asked_to_give_way(&mut self, id: usize) -> bool {
@@ -599,10 +592,11 @@ impl State {
     /// The thread whose client has waited longest for nothing, taken out
     /// of the silence queue, if it has waited [`LEAST_SILENCE`] or more;
     /// otherwise how long until the first one will have.
-    fn longest_silent(&mut self) -> Result<usize, Duration> {
-        let Some(&(since, id)) = self.silent.first() else {
-            return Err(LEAST_SILENCE);
-        };
+    fn longest_silent(
+        &mut self,
+    ) -> Result<usize, Duration> {
+        let &(since, id) =
+            self.silent.first().ok_or(LEAST_SILENCE)?;
         let silent_for = since.elapsed();
         if silent_for < LEAST_SILENCE {
             return Err(LEAST_SILENCE - silent_for);
@@ -616,57 +610,76 @@ impl State {
     /// sooner, where the OS does that: Linux and macOS. Windows' `shutdown`
     /// does not wake a waiting `recv`, and data that arrives after it
     /// resets the connection.
-    fn ask_to_give_way(&mut self, id: usize, job: Option<Job>) {
+    fn ask_to_give_way(
+        &mut self,
+        id: usize,
+        job: Option<Job>,
+    ) {
         #[cfg(test)]
         let wake_by_shutdown = self.wake_by_shutdown;
+        #[cfg(not(test))]
+        let wake_by_shutdown = true;
         let member = self.member(id);
         member.give_way = true;
-        if job.is_some() {
-            member.job = job;
-        }
+        member.job = job.or(member.job.take());
         member.wake.notify_one();
-        #[cfg(test)]
-        if !wake_by_shutdown {
-            return;
-        }
-        #[cfg(any(target_os = "linux", target_os = "macos"))]
-        if let Some(socket) = &member.waiting_on {
+        let socket = member
+            .waiting_on
+            .as_ref()
+            .filter(|_| wake_by_shutdown);
+        #[cfg(any(
+            target_os = "linux",
+            target_os = "macos"
+        ))]
+        if let Some(socket) = socket {
             let _ = socket.shutdown(Shutdown::Read);
         }
     }
 }
 
-/// Whether the address space (`ulimit -v`) has room for one more thread:
-/// `try_reserve_exact` asks for [`ADDRESS_SPACE_RESERVE`] and fails
-/// rather than aborting; the reserve is given back at once.
-fn room_for_a_thread() -> io::Result<()> {
-    Vec::<u8>::new()
-        .try_reserve_exact(ADDRESS_SPACE_RESERVE)
-        .map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::OutOfMemory,
-                "the address space (ulimit -v) is nearly used up",
-            )
-        })
+/// Whether a `peek` or `read` ended only because its slice of time did,
+/// or a signal came: then the thread waits on.
+fn waits_on(error: &io::Error) -> bool {
+    common::is_timeout(error)
+        || error.kind() == ErrorKind::Interrupted
 }
 
-/// On Linux, how many more threads `vm.max_map_count` leaves room for,
-/// read once at start-up.
-#[cfg(target_os = "linux")]
+/// Whether there is room for one more thread: in the memory mappings
+/// that `vm.max_map_count` leaves (`mapped_room` threads), and in the
+/// address space (`ulimit -v`), which `try_reserve_exact` tests by asking
+/// for [`ADDRESS_SPACE_RESERVE`] and failing rather than aborting. The
+/// reserve is given back at once.
+fn room_for_a_thread(
+    threads: usize,
+    mapped_room: usize,
+) -> io::Result<()> {
+    let error = |message: &str| {
+        io::Error::new(
+            ErrorKind::OutOfMemory,
+            message.to_string(),
+        )
+    };
+    if threads >= mapped_room {
+        return Err(error(
+            "vm.max_map_count is nearly used up",
+        ));
+    }
+    let mut reserve = Vec::<u8>::new();
+    reserve
+        .try_reserve_exact(ADDRESS_SPACE_RESERVE)
+        .map_err(|_| error("the address space (ulimit -v) is nearly used up"))
+}
+
+/// How many more threads `vm.max_map_count` leaves room for, read once
+/// at start-up (Linux only).
 fn threads_the_mappings_allow() -> Option<usize> {
     let read = |path| std::fs::read_to_string(path).ok();
-    let limit: usize = read("/proc/sys/vm/max_map_count")?
-        .trim()
-        .parse()
-        .ok()?;
+    let limit = read("/proc/sys/vm/max_map_count")?;
+    let limit: usize = limit.trim().parse().ok()?;
     let used = read("/proc/self/maps")?.lines().count();
-    let free = limit.saturating_sub(used + MAPPINGS_SPARE);
+    let free =
+        limit.saturating_sub(used + MAPPINGS_SPARE);
     Some(free / MAPPINGS_PER_THREAD)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn threads_the_mappings_allow() -> Option<usize> {
-    None
 }
 
 // The path is spelled out so that the exercises, which bring this file in

@@ -37,11 +37,13 @@ pub fn close(socket: TcpStream) {
 
 /// [`drain`] with plain reads, for at most [`DRAIN_TIME_LIMIT`].
 #[allow(dead_code)]
-fn drain_within_the_time_limit(socket: &TcpStream) -> usize {
+fn drain_within_the_time_limit(
+    socket: &TcpStream,
+) -> usize {
     let deadline = Instant::now() + DRAIN_TIME_LIMIT;
     drain(|buffer| {
-        let time_left =
-            deadline.saturating_duration_since(Instant::now());
+        let time_left = deadline
+            .saturating_duration_since(Instant::now());
         if time_left.is_zero() {
             return Err(io::ErrorKind::TimedOut.into());
         }
@@ -102,7 +104,8 @@ mod tests {
             }
         });
         // Had the time limit come first, fewer bytes would be counted.
-        let discarded = drain_within_the_time_limit(&server);
+        let discarded =
+            drain_within_the_time_limit(&server);
         assert!(
             (DRAIN_BYTE_LIMIT
                 ..DRAIN_BYTE_LIMIT + 4096 + 1)
@@ -119,7 +122,8 @@ mod tests {
     fn the_drain_stops_after_its_time() {
         let (_client, server) = pair();
         let started = Instant::now();
-        let discarded = drain_within_the_time_limit(&server);
+        let discarded =
+            drain_within_the_time_limit(&server);
         let took = started.elapsed();
         assert_eq!(discarded, 0);
         assert!(took >= DRAIN_TIME_LIMIT, "{took:?}");

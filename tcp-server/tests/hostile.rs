@@ -74,6 +74,20 @@ fn lines_until(
     lines
 }
 
+/// Reads lines until each of `wanted` has come, and returns all of them.
+fn lines_until_all(
+    server: &Running,
+    wanted: &[&str],
+) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    while !wanted.iter().all(|wanted| {
+        lines.iter().any(|line| line == wanted)
+    }) {
+        lines.push(server.next_line());
+    }
+    lines
+}
+
 /// 100 clients at once each get exactly `ACK!` and a clean end of stream,
 /// and the server prints three lines for each.
 #[test]
@@ -260,9 +274,14 @@ fn survives_resets_instant_closes_and_half_closes() {
         b"ACK!"
     );
 
-    let lines = lines_until(
+    // Each client has a thread of its own, so their lines come in any
+    // order: wait for the instant close's line too.
+    let lines = lines_until_all(
         &server,
-        "[*] Received: b'still there?'",
+        &[
+            "[*] Received: b'still there?'",
+            &instant_address.to_string(),
+        ],
     );
     for client in
         [rude_address, instant_address, half_address]
@@ -410,38 +429,70 @@ fn the_thread_bound_holds() {
     drop(silent);
 }
 
-/// While 100 silent clients hold connections open, normal clients are
-/// still answered at once.
+/// With `--max-clients 10`, 20 silent clients and then 5 normal ones:
+/// each client beyond the bound drops exactly one silent client, the
+/// oldest first, with its line, and every normal client is answered.
 #[test]
 fn serves_normal_clients_while_silent_ones_are_held() {
-    let (server, address) = start(&["-w", "30"]);
-    let silent: Vec<TcpStream> = (0..100)
+    const BOUND: usize = 10;
+    const SILENT: usize = 2 * BOUND;
+    let (server, address) =
+        start(&["-w", "30", "--max-clients", "10"]);
+    let silent: Vec<TcpStream> = (0..SILENT)
         .map(|_| silent_connection(address))
         .collect();
-    for number in 0..20 {
-        let started = Instant::now();
+    let mut last = None;
+    for number in 0..5 {
         let request = format!("normal {number}");
-        assert_eq!(
-            support::exchange(
-                address,
-                request.as_bytes()
-            ),
-            b"ACK!"
+        let (client, reply) = support::exchange_from(
+            address,
+            request.as_bytes(),
         );
-        let took = started.elapsed();
-        assert!(
-            took < Duration::from_secs(1),
-            "exchange {number}: {took:?}"
-        );
+        assert_eq!(reply.expect("a clean end"), b"ACK!");
+        last = Some(client);
     }
-    let lines = lines_until(
-        &server,
-        "[*] Received: b'normal 19'",
-    );
+    let last = last.expect("five clients").to_string();
+    let lines = lines_until(&server, &last);
+    // Threads write these lines, so they come in any order. Each names
+    // a client and how long it was silent: LEAST_SILENCE (0.1 s) at
+    // least, more on a busy machine.
+    let mut dropped: Vec<String> = lines
+        .iter()
+        .filter(|line| line.starts_with("[!]"))
+        .map(|line| {
+            let (client, seconds) = line
+                .strip_prefix("[!] ")
+                .and_then(|line| line.strip_suffix(
+                    " s while another client waited: dropped to make room",
+                ))
+                .and_then(|line| line.split_once(": sent nothing for "))
+                .unwrap_or_else(|| panic!("{line}"));
+            let seconds: f64 = seconds.parse().expect("seconds");
+            assert!(seconds >= 0.1, "{line}");
+            client.to_string()
+        })
+        .collect();
+    dropped.sort();
+    // Each client beyond the bound drops one. A normal client may find
+    // the previous one's thread still busy with its close, and drop one
+    // more: never more than one each.
+    let count = dropped.len();
     assert!(
-        !lines.iter().any(|line| line.starts_with("[!]")),
+        (SILENT - BOUND + 1..=SILENT - BOUND + 5)
+            .contains(&count),
         "{lines:?}"
     );
+    let mut oldest: Vec<String> = silent[..count]
+        .iter()
+        .map(|client| {
+            client
+                .local_addr()
+                .expect("bound")
+                .to_string()
+        })
+        .collect();
+    oldest.sort();
+    assert_eq!(dropped, oldest, "{lines:?}");
     drop(silent);
 }
 
@@ -641,17 +692,14 @@ fn a_client_that_never_closes_gives_way() {
         .read_to_end(&mut reply)
         .expect("ACK! and FIN");
     assert_eq!(reply, b"ACK!");
-    // The server now waits (up to 1 s) for this client to close.
+    // The server now waits (up to 1 s) for this client to close; after
+    // LEAST_SILENCE (100 ms) it may give way.
     thread::sleep(Duration::from_millis(150));
-    let started = Instant::now();
+    // No timing asserted: the line below, not the drain's 1 s limit,
+    // says that it gave way.
     let (newcomer, reply) =
         support::exchange_from(address, b"newcomer");
     assert_eq!(reply.expect("a clean end"), b"ACK!");
-    let took = started.elapsed();
-    assert!(
-        took < Duration::from_millis(700),
-        "{took:?}"
-    );
     let lines =
         lines_until(&server, &newcomer.to_string());
     assert_one_drop(

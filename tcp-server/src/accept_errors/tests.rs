@@ -29,7 +29,11 @@ const EIO: i32 = 5;
 #[test]
 fn errors_are_sorted_as_the_man_page_sorts_them() {
     let class = |error: io::Error| classify(&error);
-    #[cfg(any(target_os = "linux", target_os = "macos", windows))]
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "macos",
+        windows
+    ))]
     assert_eq!(
         class(io::Error::from_raw_os_error(EMFILE)),
         AcceptError::Shortage
@@ -98,21 +102,27 @@ fn a_broken_listener_ends_the_server() {
 
 /// Out of file descriptors with a client held: the silent client gives
 /// way (the server closes it), and its thread serves the next client.
-#[cfg(any(target_os = "linux", target_os = "macos", windows))]
+#[cfg(any(
+    target_os = "linux",
+    target_os = "macos",
+    windows
+))]
 #[test]
 fn a_shortage_drops_a_silent_client_only() {
-    let listener =
-        TcpListener::bind("127.0.0.1:0").expect("loopback");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .expect("loopback");
     let address = listener.local_addr().expect("bound");
     let mut crew = Crew::new(2, None).expect("starts");
     let mut silent =
         TcpStream::connect(address).expect("connects");
-    let (server, peer) = listener.accept().expect("accepts");
+    let (server, peer) =
+        listener.accept().expect("accepts");
     crew.start(echo, server, peer);
     // Silent for LEAST_SILENCE at least, which no scheduler can shorten.
     thread::sleep(LEAST_SILENCE);
 
-    let shortage = || io::Error::from_raw_os_error(EMFILE);
+    let shortage =
+        || io::Error::from_raw_os_error(EMFILE);
     let mut errors = AcceptErrors::default();
     errors.handle(shortage(), &crew).expect("carries on");
     silent
@@ -124,10 +134,13 @@ fn a_shortage_drops_a_silent_client_only() {
 
     let mut talker =
         TcpStream::connect(address).expect("connects");
-    let (server, peer) = listener.accept().expect("accepts");
+    let (server, peer) =
+        listener.accept().expect("accepts");
     crew.start(echo, server, peer);
     talker.write_all(b"still here").expect("sends");
-    talker.shutdown(std::net::Shutdown::Write).expect("ends");
+    talker
+        .shutdown(std::net::Shutdown::Write)
+        .expect("ends");
     talker
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("sets");
@@ -139,7 +152,7 @@ fn a_shortage_drops_a_silent_client_only() {
 /// The start-up check passes with descriptors to spare.
 #[test]
 fn a_spare_descriptor_is_found() {
-    let listener =
-        TcpListener::bind("127.0.0.1:0").expect("loopback");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .expect("loopback");
     prove_a_spare_descriptor(&listener).expect("a spare");
 }

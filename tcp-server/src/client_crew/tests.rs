@@ -65,7 +65,10 @@ fn answer(client: &mut TcpStream) -> io::Result<Vec<u8>> {
 fn until_silent(crew: &Crew, count: usize) {
     let started = Instant::now();
     while crew.shared.lock().silent.len() < count {
-        assert!(started.elapsed() < PATIENCE, "never silent");
+        assert!(
+            started.elapsed() < PATIENCE,
+            "never silent"
+        );
         thread::sleep(Duration::from_millis(10));
     }
     // A lower bound, which no scheduler can shorten.
@@ -121,7 +124,8 @@ fn a_panic_costs_one_client_never_a_thread() {
 /// within a slice, and a request it sends after being asked is not
 /// served; the newcomer is.
 #[test]
-fn the_flag_alone_gives_way_and_a_late_request_is_not_served() {
+fn the_flag_alone_gives_way_and_a_late_request_is_not_served()
+ {
     let pairs = Pairs::new();
     let mut crew = Crew::new(1, None).expect("starts");
     crew.shared.lock().wake_by_shutdown = false;
@@ -179,17 +183,19 @@ fn still_held(mut client: &TcpStream) -> bool {
         client.read(&mut [0u8; 1]),
         Err(error) if common::is_timeout(&error)
     );
-    client.set_read_timeout(Some(PATIENCE)).expect("sets");
+    client
+        .set_read_timeout(Some(PATIENCE))
+        .expect("sets");
     held
 }
 
-/// When the system refuses a thread, the crew's bound becomes the threads
-/// it has, and the silent client makes room as if `--max-clients` said so.
+/// When the system refuses a thread (here: no memory mappings left), the
+/// crew's bound becomes the threads it has, and the silent client makes room as if `--max-clients` said so.
 #[test]
 fn a_refused_thread_lowers_the_bound() {
     let pairs = Pairs::new();
     let mut crew = Crew::new(10, None).expect("starts");
-    crew.shared.lock().refuse_threads_beyond = 2;
+    crew.shared.lock().mapped_room = 2;
     let mut silent = Vec::new();
     for _ in 0..2 {
         let (client, server, address) = pairs.pair();
@@ -210,7 +216,8 @@ fn a_refused_thread_lowers_the_bound() {
     assert_eq!(state.max_threads, 2);
     drop(state);
     // One of the two was dropped for it, the other is still held.
-    let held = silent.iter().filter(|client| still_held(client));
+    let held =
+        silent.iter().filter(|client| still_held(client));
     assert_eq!(held.count(), 1);
 }
 
@@ -220,12 +227,10 @@ fn a_refused_thread_lowers_the_bound() {
 fn idle_threads_retire_down_to_the_floor() {
     const CLIENTS: usize = 3 * FLOOR_THREADS;
     let pairs = Pairs::new();
-    let mut crew = Crew::with_retirement(
-        100,
-        None,
-        Duration::from_millis(200),
-    )
-    .expect("starts");
+    let mut crew = Crew::new(100, None).expect("starts");
+    // Every thread below serves a client, so each sees this.
+    crew.shared.lock().idle_retirement =
+        Duration::from_millis(200);
     let mut clients = Vec::new();
     for _ in 0..CLIENTS {
         let (client, server, address) = pairs.pair();
@@ -244,11 +249,18 @@ fn idle_threads_retire_down_to_the_floor() {
         );
     }
     let started = Instant::now();
-    while crew.shared.lock().members.len() > FLOOR_THREADS {
-        assert!(started.elapsed() < PATIENCE, "no retirement");
+    while crew.shared.lock().members.len() > FLOOR_THREADS
+    {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "no retirement"
+        );
         thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(crew.shared.lock().members.len(), FLOOR_THREADS);
+    assert_eq!(
+        crew.shared.lock().members.len(),
+        FLOOR_THREADS
+    );
     let (mut client, server, address) = pairs.pair();
     client.write_all(&[7]).expect("sends");
     crew.start(echo_or_panic, server, address);
@@ -259,7 +271,8 @@ fn idle_threads_retire_down_to_the_floor() {
 /// starts its silence again, so a newcomer is served no sooner than
 /// `LEAST_SILENCE` after the talker's last byte.
 #[test]
-fn a_client_still_sending_after_the_answer_keeps_its_thread() {
+fn a_client_still_sending_after_the_answer_keeps_its_thread()
+ {
     let pairs = Pairs::new();
     let mut crew = Crew::new(1, None).expect("starts");
     let (mut talker, server, address) = pairs.pair();
@@ -289,7 +302,10 @@ fn a_client_still_sending_after_the_answer_keeps_its_thread() {
         [3]
     );
     let took = started.elapsed();
-    assert!(took >= last_sent + LEAST_SILENCE, "{took:?}");
+    assert!(
+        took >= last_sent + LEAST_SILENCE,
+        "{took:?}"
+    );
     drop(accept_loop.join().expect("hands off"));
 }
 
@@ -304,5 +320,8 @@ fn dropping_the_crew_joins_its_threads() {
     let shared = Arc::clone(&crew.shared);
     drop(crew);
     assert_eq!(Arc::strong_count(&shared), 1);
-    assert_eq!(answer(&mut silent).expect("a clean end"), []);
+    assert_eq!(
+        answer(&mut silent).expect("a clean end"),
+        []
+    );
 }
