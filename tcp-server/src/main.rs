@@ -25,9 +25,7 @@ mod graceful_close;
 mod help;
 
 use std::io::{Read as _, Write as _};
-use std::net::{
-    Shutdown, SocketAddr, TcpListener, TcpStream,
-};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 
 use accept_errors::AcceptErrors;
@@ -138,7 +136,7 @@ fn handle_client(
     // ACK!. The crew finishes it once the client has
     // had every byte (see graceful_close.rs).
     client_socket
-        .shutdown(Shutdown::Write)
+        .shutdown(std::net::Shutdown::Write)
         .context("could not close")?;
     Ok(())
 }
