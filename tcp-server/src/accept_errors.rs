@@ -22,7 +22,6 @@
 //! ends.
 
 use std::io::{self, ErrorKind};
-use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -56,12 +55,22 @@ pub enum AcceptError {
     Unknown,
 }
 
-/// Proves, at start-up, that one more file descriptor is there for a
-/// client (`ulimit -n`): otherwise every `accept` would fail.
-pub fn prove_a_spare_descriptor(
-    listener: &TcpListener,
-) -> io::Result<()> {
-    listener.try_clone().map(drop)
+/// Proves, at start-up, that a file descriptor is left for a client
+/// (`ulimit -n`), by opening one more file, this program's own, and
+/// closing it: otherwise every `accept` would fail. Only a shortage
+/// counts; any other failure proves nothing either way.
+pub fn prove_a_spare_descriptor() -> io::Result<()> {
+    let opened = std::env::current_exe()
+        .and_then(std::fs::File::open);
+    match opened {
+        Err(error)
+            if classify(&error)
+                == AcceptError::Shortage =>
+        {
+            Err(error)
+        }
+        _ => Ok(()),
+    }
 }
 
 impl AcceptErrors {

@@ -33,7 +33,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, ErrorKind, Read as _};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{
     Arc, Condvar, Mutex, MutexGuard, PoisonError,
@@ -69,7 +69,10 @@ const MAPPINGS_PER_THREAD: usize = 4;
 const MAPPINGS_SPARE: usize = 1024;
 
 /// What a thread of the crew runs for each client, like the `target` of
-/// Python's `threading.Thread`. It borrows the socket: the crew closes it.
+/// Python's `threading.Thread`. It borrows the socket and ends with
+/// `shutdown(Write)`, the first half of Python's `close()`; the crew
+/// waits for the client's close and drops the socket. (A handler that
+/// forgets the shutdown only makes its client wait for the drain's limit.)
 pub type Handler =
     fn(&TcpStream, SocketAddr) -> anyhow::Result<()>;
 
@@ -472,9 +475,9 @@ impl Worker {
         }
     } // The socket is closed here: the crew holds no other copy.
 
-    /// Python's `close()`, without a reset: sends FIN after everything
-    /// written so far (if the handler has not), then reads and throws away
-    /// what the client still sends until it closes, within the limits of
+    /// The rest of Python's `close()`, without a reset: the handler has
+    /// sent FIN (`shutdown(Write)`); this reads and throws away what the
+    /// client still sends until it closes, within the limits of
     /// [`graceful_close::drain`], giving way if asked. Each byte heard
     /// starts the client's silence again.
     fn close(
@@ -482,9 +485,6 @@ impl Worker {
         client: &Arc<TcpStream>,
         address: SocketAddr,
     ) {
-        if client.shutdown(Shutdown::Write).is_err() {
-            return; // The connection is already gone.
-        }
         let mut since = Instant::now();
         let deadline = Some(since + DRAIN_TIME_LIMIT);
         graceful_close::drain(|buffer| {
@@ -607,9 +607,11 @@ impl State {
 
     /// Asks a thread to give way, handing it `job` for afterwards. The
     /// flag decides; shutting down the reading side only wakes the thread
-    /// sooner, where the OS does that: Linux and macOS. Windows' `shutdown`
-    /// does not wake a waiting `recv`, and data that arrives after it
-    /// resets the connection.
+    /// sooner, where the OS does that: Linux and macOS. Windows promises
+    /// no such wake-up, and data that arrives after `SD_RECEIVE` resets
+    /// the connection (learn.microsoft.com/windows/win32/api/winsock/
+    /// nf-winsock-shutdown), so there the thread sees its flag at the end
+    /// of its slice.
     fn ask_to_give_way(
         &mut self,
         id: usize,
@@ -617,22 +619,21 @@ impl State {
     ) {
         #[cfg(test)]
         let wake_by_shutdown = self.wake_by_shutdown;
-        #[cfg(not(test))]
-        let wake_by_shutdown = true;
         let member = self.member(id);
         member.give_way = true;
-        member.job = job.or(member.job.take());
+        member.job = job;
         member.wake.notify_one();
-        let socket = member
-            .waiting_on
-            .as_ref()
-            .filter(|_| wake_by_shutdown);
+        #[cfg(test)]
+        if !wake_by_shutdown {
+            return;
+        }
         #[cfg(any(
             target_os = "linux",
             target_os = "macos"
         ))]
-        if let Some(socket) = socket {
-            let _ = socket.shutdown(Shutdown::Read);
+        if let Some(socket) = &member.waiting_on {
+            let _ =
+                socket.shutdown(std::net::Shutdown::Read);
         }
     }
 }

@@ -35,8 +35,9 @@ impl Pairs {
     }
 }
 
-/// Reads the client's first byte and sends it back; panics when the byte
-/// is even, as a handler with a bug (a learner's `.unwrap()`) might.
+/// Reads the client's first byte, sends it back and says "no more from
+/// us"; panics when the byte is even, as a handler with a bug (a
+/// learner's `.unwrap()`) might.
 fn echo_or_panic(
     mut socket: &TcpStream,
     _: SocketAddr,
@@ -51,6 +52,7 @@ fn echo_or_panic(
         ));
     }
     socket.write_all(&request[..bytes_read])?;
+    socket.shutdown(std::net::Shutdown::Write)?;
     Ok(())
 }
 
