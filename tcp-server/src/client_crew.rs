@@ -67,6 +67,9 @@ const ADDRESS_SPACE_RESERVE: usize = 64 << 20;
 /// in `/proc/PID/maps`; `MAPPINGS_SPARE` is for everything else.
 const MAPPINGS_PER_THREAD: usize = 4;
 const MAPPINGS_SPARE: usize = 1024;
+/// The end of the line when a client is dropped to make room.
+const GAVE_WAY: &str =
+    " while another client waited: dropped to make room";
 
 /// What a thread of the crew runs for each client, like the `target` of
 /// Python's `threading.Thread`. It borrows the socket and ends with
@@ -91,6 +94,7 @@ struct Shared {
 }
 
 /// Everything the threads and the accept loop share, under one lock.
+#[derive(Default)]
 struct State {
     members: HashMap<usize, Member>,
     /// Idle threads, the most recently idle last.
@@ -105,12 +109,13 @@ struct State {
     accept_loop_waits: bool,
     stopping: bool,
     idle_retirement: Duration,
-    /// For a test: `shutdown` does not wake a thread, as on Windows.
-    #[cfg(test)]
+    /// Whether `shutdown` wakes a thread asked to give way: on Linux and
+    /// macOS (a test turns it off, to be Windows).
     wake_by_shutdown: bool,
 }
 
 /// One thread, as the crew sees it.
+#[derive(Default)]
 struct Member {
     /// The thread waits on this while idle: a hand-off wakes it alone.
     wake: Arc<Condvar>,
@@ -153,27 +158,27 @@ impl Crew {
         wait: Option<Duration>,
     ) -> io::Result<Crew> {
         let state = Mutex::new(State {
-            members: HashMap::new(),
-            idle: Vec::new(),
-            silent: BTreeSet::new(),
-            next_id: 0,
             max_threads: max_threads.max(1),
-            mapped_room: threads_the_mappings_allow()
-                .unwrap_or(usize::MAX),
-            accept_loop_waits: false,
-            stopping: false,
+            mapped_room: threads_the_mappings_allow(),
             idle_retirement: IDLE_RETIREMENT,
-            #[cfg(test)]
-            wake_by_shutdown: true,
+            wake_by_shutdown: cfg!(any(
+                target_os = "linux",
+                target_os = "macos"
+            )),
+            ..State::default()
         });
         let room_made = Condvar::new();
         let shared =
             Arc::new(Shared { state, room_made, wait });
+        let handles = Vec::new();
         let mut crew =
-            Crew { shared, handles: Vec::new() };
-        crew.start_thread(None).map_err(|(error, _)| {
-            let message =
-                format!("could not start a client thread: {error}");
+            Crew { shared: Arc::clone(&shared), handles };
+        let started =
+            crew.start_thread(&mut shared.lock(), None);
+        started.map_err(|(error, _)| {
+            let message = format!(
+                "could not start a client thread: {error}"
+            );
             io::Error::new(error.kind(), message)
         })?;
         Ok(crew)
@@ -203,21 +208,18 @@ impl Crew {
             }
             // A new thread, if the bound allows.
             if state.members.len() < state.max_threads {
-                drop(state);
-                match self.start_thread(Some(job)) {
+                match self.start_thread(&mut state, Some(job)) {
                     Ok(()) => return,
                     Err((_, refused)) => job = refused.expect(
                         "a thread that never started should give its client back",
                     ),
                 }
-                state = shared.lock();
             }
             // Every thread is busy: the longest silent client gives way,
             // and its thread takes this one.
             match state.longest_silent() {
                 Ok(id) => {
-                    return state
-                        .ask_to_give_way(id, Some(job));
+                    return state.ask(id, Some(job));
                 }
                 Err(wait) => {
                     state =
@@ -235,7 +237,7 @@ impl Crew {
         let mut state = self.shared.lock();
         let longest = state.longest_silent();
         if let Ok(id) = longest {
-            state.ask_to_give_way(id, None);
+            state.ask(id, None);
         }
         drop(self.shared.wait_for_room(state, pause));
         longest.is_ok()
@@ -243,24 +245,21 @@ impl Crew {
 
     /// Starts a thread that serves `job` first, or waits idle. When the
     /// system has no room for it, the bound becomes the threads the crew
-    /// has, the log says so once, and the job comes back. The thread
-    /// starts under the lock, so that its member is there when it looks.
+    /// has, the log says so once, and the job comes back. It starts
+    /// under the lock, so its member is there when it first looks.
     fn start_thread(
         &mut self,
+        state: &mut State,
         job: Option<Job>,
     ) -> Result<(), (io::Error, Option<Job>)> {
         self.handles
             .retain(|handle| !handle.is_finished());
-        let mut state = self.shared.lock();
-        let (id, wake) =
-            (state.next_id, Arc::new(Condvar::new()));
+        let (id, threads) =
+            (state.next_id, state.members.len());
+        let member = Member { job, ..Member::default() };
         let shared = Arc::clone(&self.shared);
-        let worker = Worker {
-            shared,
-            id,
-            wake: Arc::clone(&wake),
-        };
-        let threads = state.members.len();
+        let wake = Arc::clone(&member.wake);
+        let worker = Worker { shared, id, wake };
         let started =
             room_for_a_thread(threads, state.mapped_room)
                 .and_then(|()| {
@@ -270,37 +269,26 @@ impl Crew {
                             worker.serve_clients()
                         })
                 });
-        match started {
+        let error = match started {
             Ok(handle) => {
                 self.handles.push(handle);
                 state.next_id += 1;
-                if job.is_none() {
+                if member.job.is_none() {
                     state.idle.push(id);
                 }
-                let (give_way, waiting_on) =
-                    (false, None);
-                let member = Member {
-                    wake,
-                    job,
-                    give_way,
-                    waiting_on,
-                };
                 state.members.insert(id, member);
-                Ok(())
+                return Ok(());
             }
-            Err(error) => {
-                if threads > 0
-                    && threads < state.max_threads
-                {
-                    state.max_threads = threads;
-                    say!(
-                        "[!] could not start a client thread: {error}; \
-                         serving at most {threads} clients at once from now on"
-                    );
-                }
-                Err((error, job))
-            }
+            Err(error) => error,
+        };
+        if threads > 0 && threads < state.max_threads {
+            state.max_threads = threads;
+            say!(
+                "[!] could not start a client thread: {error}; \
+                 serving at most {threads} clients at once from now on"
+            );
         }
+        Err((error, member.job))
     }
 }
 
@@ -313,7 +301,7 @@ impl Drop for Crew {
         let ids: Vec<usize> =
             state.members.keys().copied().collect();
         for id in ids {
-            state.ask_to_give_way(id, None);
+            state.ask(id, None);
         }
         drop(state);
         for handle in self.handles.drain(..) {
@@ -387,10 +375,9 @@ impl Worker {
             let idle_for = idle_since.elapsed();
             let retire =
                 idle_for >= state.idle_retirement;
-            if state.stopping
-                || retire
-                    && state.members.len() > FLOOR_THREADS
-            {
+            let more =
+                state.members.len() > FLOOR_THREADS;
+            if state.stopping || retire && more {
                 state.leave(self.id);
                 return None;
             }
@@ -403,9 +390,7 @@ impl Worker {
             let waited =
                 self.wake.wait_timeout(state, left);
             state = waited
-                .unwrap_or_else(|poison| {
-                    poison.into_inner()
-                })
+                .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
     }
@@ -425,17 +410,17 @@ impl Worker {
         let peek = |socket: &TcpStream| {
             socket.peek(&mut first_byte)
         };
-        let waited = match client.set_write_timeout(wait)
-        {
-            Ok(()) => self.wait_while_silent(
-                &client,
-                accepted_at,
-                deadline,
-                peek,
-            ),
-            Err(error) => Err(Silence::Failed(error)),
-        };
-        let seconds = accepted_at.elapsed().as_secs_f64();
+        let waited = client
+            .set_write_timeout(wait)
+            .map_err(Silence::Failed)
+            .and_then(|()| {
+                self.wait_while_silent(
+                    &client,
+                    accepted_at,
+                    deadline,
+                    peek,
+                )
+            });
         let why = match waited {
             Ok(_) => {
                 let handled = AssertUnwindSafe(|| {
@@ -452,10 +437,13 @@ impl Worker {
                     Err(_) => return,
                 }
             }
-            Err(Silence::GaveWay) => format!(
-                "sent nothing for {seconds:.1} s while another client \
-                 waited: dropped to make room"
-            ),
+            Err(Silence::GaveWay) => {
+                let seconds =
+                    accepted_at.elapsed().as_secs_f64();
+                format!(
+                    "sent nothing for {seconds:.1} s{GAVE_WAY}"
+                )
+            }
             Err(Silence::TimedOut) => {
                 let seconds = wait
                     .unwrap_or_default()
@@ -470,9 +458,7 @@ impl Worker {
                 )
             }
         };
-        if !self.lock().stopping {
-            say!("[!] {address}: {why}");
-        }
+        self.say_unless_stopping(address, &why);
     } // The socket is closed here: the crew holds no other copy.
 
     /// The rest of Python's `close()`, without a reset: the handler has
@@ -498,18 +484,27 @@ impl Worker {
             since = Instant::now();
             waited.map_err(|silence| match silence {
                 Silence::GaveWay => {
-                    if !self.lock().stopping {
-                        say!(
-                            "[!] {address}: did not close for {seconds:.1} s after \
-                             ACK! while another client waited: dropped to make room"
-                        );
-                    }
+                    let why = format!(
+                        "did not close for {seconds:.1} s after ACK!{GAVE_WAY}"
+                    );
+                    self.say_unless_stopping(address, &why);
                     ErrorKind::ConnectionAborted.into()
                 }
                 Silence::TimedOut => ErrorKind::TimedOut.into(),
                 Silence::Failed(error) => error,
             })
         });
+    }
+
+    /// One line of the log about a client, unless the crew is stopping.
+    fn say_unless_stopping(
+        &self,
+        address: SocketAddr,
+        why: &str,
+    ) {
+        if !self.lock().stopping {
+            say!("[!] {address}: {why}");
+        }
     }
 
     /// Runs `attempt` (a `peek` or `read`) on a client silent since
@@ -532,19 +527,18 @@ impl Worker {
             Some(Arc::clone(client));
         drop(state);
         let outcome = loop {
+            let now = Instant::now();
             let left = deadline.map(|deadline| {
-                deadline.saturating_duration_since(
-                    Instant::now(),
-                )
+                deadline - now.min(deadline)
             });
             // At least one try, however small `-w` is: a request already
             // there is served. std rounds a timeout below the OS's unit
             // up, never down to "for ever".
-            let slice = left.unwrap_or(WAIT_SLICE);
-            let slice = slice.clamp(
-                Duration::from_nanos(1),
-                WAIT_SLICE,
-            );
+            let slice = left
+                .unwrap_or(WAIT_SLICE)
+                .min(WAIT_SLICE);
+            let slice =
+                slice.max(Duration::from_nanos(1));
             let result = client
                 .set_read_timeout(Some(slice))
                 .and_then(|()| attempt(client));
@@ -578,11 +572,10 @@ impl State {
         member.expect("each thread should be a member")
     }
 
-    /// Takes a thread out of the crew, with the job it had.
-    fn leave(&mut self, id: usize) -> Member {
+    /// Takes a thread out of the crew.
+    fn leave(&mut self, id: usize) {
         self.idle.retain(|&idle| idle != id);
-        let member = self.members.remove(&id);
-        member.expect("each thread should be a member")
+        self.members.remove(&id);
     }
 
     fn asked_to_give_way(&mut self, id: usize) -> bool {
@@ -612,26 +605,16 @@ impl State {
     /// the connection (learn.microsoft.com/windows/win32/api/winsock/
     /// nf-winsock-shutdown), so there the thread sees its flag at the end
     /// of its slice.
-    fn ask_to_give_way(
-        &mut self,
-        id: usize,
-        job: Option<Job>,
-    ) {
-        #[cfg(test)]
+    fn ask(&mut self, id: usize, job: Option<Job>) {
         let wake_by_shutdown = self.wake_by_shutdown;
         let member = self.member(id);
         member.give_way = true;
         member.job = job;
         member.wake.notify_one();
-        #[cfg(test)]
-        if !wake_by_shutdown {
-            return;
-        }
-        #[cfg(any(
-            target_os = "linux",
-            target_os = "macos"
-        ))]
-        if let Some(socket) = &member.waiting_on {
+        let socket = member.waiting_on.as_ref();
+        if let Some(socket) =
+            socket.filter(|_| wake_by_shutdown)
+        {
             let _ =
                 socket.shutdown(std::net::Shutdown::Read);
         }
@@ -672,15 +655,21 @@ fn room_for_a_thread(
 }
 
 /// How many more threads `vm.max_map_count` leaves room for, read once
-/// at start-up (Linux only).
-fn threads_the_mappings_allow() -> Option<usize> {
+/// at start-up; without such a limit (not Linux), no bound.
+fn threads_the_mappings_allow() -> usize {
     let read = |path| std::fs::read_to_string(path).ok();
-    let limit = read("/proc/sys/vm/max_map_count")?;
-    let limit: usize = limit.trim().parse().ok()?;
-    let used = read("/proc/self/maps")?.lines().count();
-    let free =
-        limit.saturating_sub(used + MAPPINGS_SPARE);
-    Some(free / MAPPINGS_PER_THREAD)
+    let limit = read("/proc/sys/vm/max_map_count")
+        .and_then(|limit| {
+            limit.trim().parse::<usize>().ok()
+        });
+    let used = read("/proc/self/maps")
+        .map(|maps| maps.lines().count());
+    let free = limit.zip(used).map(|(limit, used)| {
+        limit.saturating_sub(used + MAPPINGS_SPARE)
+    });
+    free.map_or(usize::MAX, |free| {
+        free / MAPPINGS_PER_THREAD
+    })
 }
 
 // The path is spelled out so that the exercises, which bring this file in
