@@ -109,7 +109,7 @@ fn a_broken_listener_ends_the_server() {
     windows
 ))]
 #[test]
-fn a_shortage_drops_a_silent_client_only() {
+fn a_shortage_drops_the_silent_client() {
     let listener = TcpListener::bind("127.0.0.1:0")
         .expect("loopback");
     let address = listener.local_addr().expect("bound");
