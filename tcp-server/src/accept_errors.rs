@@ -82,40 +82,39 @@ impl AcceptErrors {
         error: io::Error,
         crew: &Crew,
     ) -> anyhow::Result<()> {
-        let what_now = match classify(&error) {
+        let class = classify(&error);
+        let what_now = match class {
             AcceptError::BrokenListener => {
                 let stopped = "the listening socket stopped working";
                 return Err(error).context(stopped);
             }
             AcceptError::AboutOneConnection => "",
             AcceptError::Shortage => {
-                // A silent client that gives way frees its descriptor,
-                // and its thread says so in the log.
                 let asked =
                     crew.make_room(SHORTAGE_PAUSE);
                 let now = Instant::now();
                 let last = self.last_shortage_report;
+                let interval = SHORTAGE_REPORT_INTERVAL;
                 if last.is_some_and(|last| {
-                    now - last < SHORTAGE_REPORT_INTERVAL
+                    now - last < interval
                 }) {
                     return Ok(());
                 }
                 self.last_shortage_report = Some(now);
-                match asked {
-                    true => "; a silent client gives way",
-                    false => {
-                        "; no client can give way yet: retrying"
-                    }
+                if asked {
+                    "; a silent client gives way"
+                } else {
+                    "; no client can give way yet: retrying"
                 }
             }
-            AcceptError::Unknown => {
-                thread::sleep(UNKNOWN_ERROR_PAUSE);
-                "; retried after 1 s"
-            }
+            AcceptError::Unknown => "; retrying in 1 s",
         };
         say!(
             "[!] could not accept a connection: {error}{what_now}"
         );
+        if class == AcceptError::Unknown {
+            thread::sleep(UNKNOWN_ERROR_PAUSE);
+        }
         Ok(())
     }
 }

@@ -384,7 +384,7 @@ fn serves_normal_clients_when_silent_ones_outnumber_descriptors()
         shortages <= most,
         "{shortages} shortage lines in {took:?}"
     );
-    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert!(took < Duration::from_secs(30), "{took:?}");
     drop(silent);
 }
 
