@@ -24,8 +24,8 @@
 //! its `peek` or `read` just returned. It waits in slices of at most
 //! [`WAIT_SLICE`] and checks the flag between them. On Linux and macOS the
 //! accept loop also shuts down the reading side of the socket, which wakes
-//! the thread at once; Windows' `shutdown` does not wake a waiting `recv`
-//! (`docs/tcp-server-design.md` says more).
+//! the thread at once; Microsoft's `shutdown` page promises no such
+//! wake-up on Windows (`docs/tcp-server-design.md` says more).
 //!
 //! A handler that panics loses its client, never its thread. Threads left
 //! idle for [`IDLE_RETIREMENT`] exit, down to [`FLOOR_THREADS`]. Dropping
