@@ -141,13 +141,6 @@ struct Worker {
     wake: Arc<Condvar>,
 }
 
-/// How a wait on a silent client ended, when it did not end with bytes.
-enum Silence {
-    GaveWay,
-    TimedOut,
-    Failed(io::Error),
-}
-
 impl Crew {
     /// A crew of at most `max_threads` threads (fewer if the system has
     /// less room); clients may stay silent for `wait`. One thread starts
@@ -410,19 +403,18 @@ impl Worker {
         let peek = |socket: &TcpStream| {
             socket.peek(&mut first_byte)
         };
-        let waited = client
-            .set_write_timeout(wait)
-            .map_err(Silence::Failed)
-            .and_then(|()| {
-                self.wait_while_silent(
-                    &client,
-                    accepted_at,
-                    deadline,
-                    peek,
-                )
-            });
+        let waited = match client.set_write_timeout(wait)
+        {
+            Ok(()) => self.wait_while_silent(
+                &client,
+                accepted_at,
+                deadline,
+                peek,
+            ),
+            Err(error) => Some(Err(error)),
+        };
         let why = match waited {
-            Ok(_) => {
+            Some(Ok(_)) => {
                 let handled = AssertUnwindSafe(|| {
                     handler(&client, address)
                 });
@@ -437,14 +429,16 @@ impl Worker {
                     Err(_) => return,
                 }
             }
-            Err(Silence::GaveWay) => {
+            None => {
                 let seconds =
                     accepted_at.elapsed().as_secs_f64();
                 format!(
                     "sent nothing for {seconds:.1} s{GAVE_WAY}"
                 )
             }
-            Err(Silence::TimedOut) => {
+            Some(Err(error))
+                if common::is_timeout(&error) =>
+            {
                 let seconds = wait
                     .unwrap_or_default()
                     .as_secs_f64();
@@ -452,11 +446,9 @@ impl Worker {
                     "sent nothing for {seconds} s: timed out"
                 )
             }
-            Err(Silence::Failed(error)) => {
-                format!(
-                    "could not read the request: {error}"
-                )
-            }
+            Some(Err(error)) => format!(
+                "could not read the request: {error}"
+            ),
         };
         self.say_unless_stopping(address, &why);
     } // The socket is closed here: the crew holds no other copy.
@@ -482,16 +474,12 @@ impl Worker {
             );
             let seconds = since.elapsed().as_secs_f64();
             since = Instant::now();
-            waited.map_err(|silence| match silence {
-                Silence::GaveWay => {
-                    let why = format!(
-                        "did not close for {seconds:.1} s after ACK!{GAVE_WAY}"
-                    );
-                    self.say_unless_stopping(address, &why);
-                    ErrorKind::ConnectionAborted.into()
-                }
-                Silence::TimedOut => ErrorKind::TimedOut.into(),
-                Silence::Failed(error) => error,
+            waited.unwrap_or_else(|| {
+                let why = format!(
+                    "did not close for {seconds:.1} s after ACK!{GAVE_WAY}"
+                );
+                self.say_unless_stopping(address, &why);
+                Err(ErrorKind::ConnectionAborted.into())
             })
         });
     }
@@ -508,10 +496,11 @@ impl Worker {
     }
 
     /// Runs `attempt` (a `peek` or `read`) on a client silent since
-    /// `since`, in slices of at most [`WAIT_SLICE`], until it returns,
-    /// `deadline` passes, or the thread is asked to give way. Meanwhile
-    /// the client is in the silence queue. Once asked to give way, that is
-    /// the answer, whatever `attempt` returned.
+    /// `since`, in slices of at most [`WAIT_SLICE`], until it returns or
+    /// `deadline` passes (then its timeout error), or the thread is asked
+    /// to give way (then `None`). Meanwhile the client is in the silence
+    /// queue. Once asked to give way, that is the answer, whatever
+    /// `attempt` returned.
     fn wait_while_silent(
         &self,
         client: &Arc<TcpStream>,
@@ -520,7 +509,7 @@ impl Worker {
         mut attempt: impl FnMut(
             &TcpStream,
         ) -> io::Result<usize>,
-    ) -> Result<usize, Silence> {
+    ) -> Option<io::Result<usize>> {
         let mut state = self.lock();
         state.silent.insert((since, self.id));
         state.member(self.id).waiting_on =
@@ -542,27 +531,22 @@ impl Worker {
             let result = client
                 .set_read_timeout(Some(slice))
                 .and_then(|()| attempt(client));
-            match result {
-                Err(error) if waits_on(&error) => {}
-                result => {
-                    break result
-                        .map_err(Silence::Failed);
-                }
-            }
+            let error = match result {
+                Err(error) if waits_on(&error) => error,
+                result => break Some(result),
+            };
             if left.is_some_and(|left| left <= slice) {
-                break Err(Silence::TimedOut);
+                break Some(Err(error));
             }
             if self.lock().asked_to_give_way(self.id) {
-                break Err(Silence::GaveWay);
+                break None;
             }
         };
         let mut state = self.lock();
         state.silent.remove(&(since, self.id));
         state.member(self.id).waiting_on = None;
-        if state.asked_to_give_way(self.id) {
-            return Err(Silence::GaveWay);
-        }
         outcome
+            .filter(|_| !state.asked_to_give_way(self.id))
     }
 }
 
