@@ -436,53 +436,54 @@ fn the_thread_bound_holds() {
 fn serves_normal_clients_while_silent_ones_are_held() {
     const BOUND: usize = 10;
     const SILENT: usize = 2 * BOUND;
+    const NORMAL: usize = 5;
     let (server, address) =
         start(&["-w", "30", "--max-clients", "10"]);
     let silent: Vec<TcpStream> = (0..SILENT)
         .map(|_| silent_connection(address))
         .collect();
-    let mut last = None;
-    for number in 0..5 {
+    for number in 0..NORMAL {
         let request = format!("normal {number}");
-        let (client, reply) = support::exchange_from(
+        let (_, reply) = support::exchange_from(
             address,
             request.as_bytes(),
         );
         assert_eq!(reply.expect("a clean end"), b"ACK!");
-        last = Some(client);
     }
-    let last = last.expect("five clients").to_string();
-    let lines = lines_until(&server, &last);
-    // Threads write these lines, so they come in any order. Each names
-    // a client and how long it was silent: LEAST_SILENCE (0.1 s) at
-    // least, more on a busy machine.
-    let mut dropped: Vec<String> = lines
-        .iter()
-        .filter(|line| line.starts_with("[!]"))
-        .map(|line| {
-            let (client, seconds) = line
-                .strip_prefix("[!] ")
-                .and_then(|line| line.strip_suffix(
-                    " s while another client waited: dropped to make room",
-                ))
-                .and_then(|line| line.split_once(": sent nothing for "))
-                .unwrap_or_else(|| panic!("{line}"));
-            let seconds: f64 = seconds.parse().expect("seconds");
-            assert!(seconds >= 0.1, "{line}");
-            client.to_string()
-        })
-        .collect();
-    dropped.sort();
-    // Each client beyond the bound drops one. A normal client may find
-    // the previous one's thread still busy with its close, and drop one
-    // more: never more than one each.
-    let count = dropped.len();
-    assert!(
-        (SILENT - BOUND + 1..=SILENT - BOUND + 5)
-            .contains(&count),
-        "{lines:?}"
-    );
-    let mut oldest: Vec<String> = silent[..count]
+    // Each silent client beyond the bound dropped the oldest one, in
+    // order. A normal client drops one more only if it finds the last
+    // one's thread still busy with its close: so the 5 youngest are
+    // never dropped.
+    for (age, client) in silent.iter().enumerate() {
+        let mut client = client;
+        let wait = if age < SILENT - BOUND {
+            DEADLINE
+        } else {
+            Duration::from_millis(200)
+        };
+        client
+            .set_read_timeout(Some(wait))
+            .expect("sets");
+        let read = client.read(&mut [0u8; 1]);
+        if age < SILENT - BOUND {
+            assert_eq!(
+                read.expect("an end"),
+                0,
+                "client {age}"
+            );
+        } else if age >= SILENT - NORMAL {
+            assert!(
+                read.as_ref().is_err_and(|error| {
+                    error.kind() == ErrorKind::WouldBlock
+                }),
+                "client {age}: {read:?}"
+            );
+        }
+    }
+    // Each drop has its line, which names one of the oldest 15 and how
+    // long it was silent: LEAST_SILENCE (0.1 s) at least, more on a busy
+    // machine. Threads write these lines, so they come in any order.
+    let oldest: Vec<String> = silent[..SILENT - NORMAL]
         .iter()
         .map(|client| {
             client
@@ -491,9 +492,32 @@ fn serves_normal_clients_while_silent_ones_are_held() {
                 .to_string()
         })
         .collect();
-    oldest.sort();
-    assert_eq!(dropped, oldest, "{lines:?}");
-    drop(silent);
+    let mut dropped = Vec::new();
+    while dropped.len() < SILENT - BOUND {
+        let line = server.next_line();
+        if !line.starts_with("[!]") {
+            continue;
+        }
+        let (client, seconds) = line
+            .strip_prefix("[!] ")
+            .and_then(|line| line.strip_suffix(
+                " s while another client waited: dropped to make room",
+            ))
+            .and_then(|line| line.split_once(": sent nothing for "))
+            .unwrap_or_else(|| panic!("{line}"));
+        let seconds: f64 =
+            seconds.parse().expect("seconds");
+        assert!(seconds >= 0.1, "{line}");
+        assert!(
+            oldest.contains(&client.to_string()),
+            "{line}"
+        );
+        assert!(
+            !dropped.contains(&client.to_string()),
+            "{line}"
+        );
+        dropped.push(client.to_string());
+    }
 }
 
 /// With standard output closed (`tcp-server | head -3`), the server keeps
