@@ -8,8 +8,9 @@
 //! - **A shortage.** Out of file descriptors (EMFILE, ENFILE) or memory
 //!   (ENOBUFS, ENOMEM): retrying at once would only spin, since nothing
 //!   has changed. We ask the client that has waited longest for nothing to
-//!   give way, and retry as soon as a client has left, or after
-//!   [`SHORTAGE_PAUSE`].
+//!   give way, and retry as soon as a thread comes free, or after
+//!   [`SHORTAGE_PAUSE`]. With no client to drop, the log says so once a
+//!   second.
 //! - **A broken listener.** EBADF, EINVAL, ENOTSOCK, EFAULT: the
 //!   listening socket itself is unusable, and every retry would fail the
 //!   same way. The server ends with an `error:` line and exit status 1, as
@@ -20,7 +21,7 @@
 //! The script's `accept()` raises on every one of these, and the script
 //! ends.
 
-use std::io;
+use std::io::{self, ErrorKind};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -54,6 +55,24 @@ pub enum AcceptError {
     Unknown,
 }
 
+/// Proves, at start-up, that a file descriptor is left for a client
+/// (`ulimit -n`), by opening one more file, this program's own, and
+/// closing it: otherwise every `accept` would fail. Only a shortage
+/// counts; any other failure proves nothing either way.
+pub fn prove_a_spare_descriptor() -> io::Result<()> {
+    let opened = std::env::current_exe()
+        .and_then(std::fs::File::open);
+    match opened {
+        Err(error)
+            if classify(&error)
+                == AcceptError::Shortage =>
+        {
+            Err(error)
+        }
+        _ => Ok(()),
+    }
+}
+
 impl AcceptErrors {
     /// Reports a failed `accept` and pauses only if retrying at once would
     /// fail again. When resources run out, asks `crew` for room. Returns an
@@ -63,79 +82,61 @@ impl AcceptErrors {
         error: io::Error,
         crew: &Crew,
     ) -> anyhow::Result<()> {
-        match classify(&error) {
-            AcceptError::AboutOneConnection => {
-                if !matches!(
-                    error.kind(),
-                    io::ErrorKind::Interrupted
-                        | io::ErrorKind::WouldBlock
-                ) {
-                    say!(
-                        "[!] could not accept a connection: {error}"
-                    );
-                }
-            }
-            AcceptError::Shortage => {
-                let now = Instant::now();
-                let quiet = self
-                    .last_shortage_report
-                    .is_some_and(|last| {
-                        now.duration_since(last)
-                            < SHORTAGE_REPORT_INTERVAL
-                    });
-                if !quiet {
-                    say!(
-                        "[!] could not accept a connection: {error}; \
-                         waiting for a client to leave"
-                    );
-                    self.last_shortage_report = Some(now);
-                }
-                crew.wait_for_a_departure(SHORTAGE_PAUSE);
-            }
+        let class = classify(&error);
+        let what_now = match class {
             AcceptError::BrokenListener => {
-                return Err(error)
-                    .context("the listening socket stopped working");
+                let stopped = "the listening socket stopped working";
+                return Err(error).context(stopped);
             }
-            AcceptError::Unknown => {
-                say!(
-                    "[!] could not accept a connection: {error}; \
-                     retrying in 1 s"
-                );
-                thread::sleep(UNKNOWN_ERROR_PAUSE);
+            AcceptError::AboutOneConnection => "",
+            AcceptError::Shortage => {
+                let asked =
+                    crew.make_room(SHORTAGE_PAUSE);
+                let now = Instant::now();
+                let last = self.last_shortage_report;
+                let interval = SHORTAGE_REPORT_INTERVAL;
+                if last.is_some_and(|last| {
+                    now - last < interval
+                }) {
+                    return Ok(());
+                }
+                self.last_shortage_report = Some(now);
+                if asked {
+                    "; a silent client gives way"
+                } else {
+                    "; no client can give way yet: retrying"
+                }
             }
+            AcceptError::Unknown => "; retrying in 1 s",
+        };
+        say!(
+            "[!] could not accept a connection: {error}{what_now}"
+        );
+        if class == AcceptError::Unknown {
+            thread::sleep(UNKNOWN_ERROR_PAUSE);
         }
         Ok(())
     }
 }
 
 /// Sorts an error from `accept`. std has no stable `ErrorKind` for most of
-/// these yet, so we also compare the operating system's own numbers.
+/// these yet, so we also compare the operating system's own numbers, where
+/// its `accept` page lists them.
 pub fn classify(error: &io::Error) -> AcceptError {
-    use io::ErrorKind::*;
-    let code = error.raw_os_error();
-    let is = |codes: &[i32]| {
-        code.is_some_and(|code| codes.contains(&code))
-    };
-    if error.kind() == OutOfMemory || is(SHORTAGE) {
+    let code = error.raw_os_error().unwrap_or(0);
+    let kind = error.kind();
+    let [shortage, broken_listener, one_connection] =
+        codes();
+    if kind == ErrorKind::OutOfMemory
+        || shortage.contains(&code)
+    {
         AcceptError::Shortage
-    } else if is(BROKEN_LISTENER)
-        || error.kind() == InvalidInput
+    } else if kind == ErrorKind::InvalidInput
+        || broken_listener.contains(&code)
     {
         AcceptError::BrokenListener
-    } else if is(ABOUT_ONE_CONNECTION)
-        || matches!(
-            error.kind(),
-            ConnectionAborted
-                | ConnectionReset
-                | ConnectionRefused
-                | PermissionDenied
-                | Interrupted
-                | WouldBlock
-                | TimedOut
-                | HostUnreachable
-                | NetworkUnreachable
-                | NetworkDown
-        )
+    } else if ONE_CONNECTION_KINDS.contains(&kind)
+        || one_connection.contains(&code)
     {
         AcceptError::AboutOneConnection
     } else {
@@ -143,48 +144,56 @@ pub fn classify(error: &io::Error) -> AcceptError {
     }
 }
 
-// The numbers, by system. Linux: `man 2 accept`; macOS and the BSDs: their
-// `accept(2)`; Windows: the WSA error codes of `accept`.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-mod codes {
-    pub const SHORTAGE: &[i32] = &[23, 24, 105, 12]; // ENFILE EMFILE ENOBUFS ENOMEM
-    pub const BROKEN_LISTENER: &[i32] = &[9, 22, 88, 14]; // EBADF EINVAL ENOTSOCK EFAULT
-    // EPERM EPROTO ENOPROTOOPT EHOSTDOWN ENONET EHOSTUNREACH EOPNOTSUPP
-    // ENETUNREACH ENETDOWN: "treat them like EAGAIN by retrying"
-    pub const ABOUT_ONE_CONNECTION: &[i32] =
-        &[1, 71, 92, 112, 64, 113, 95, 101, 100];
-}
-#[cfg(all(
-    unix,
-    not(any(
+/// What std sorts for us, on every system.
+const ONE_CONNECTION_KINDS: &[ErrorKind] = &[
+    ErrorKind::ConnectionAborted,
+    ErrorKind::ConnectionReset,
+    ErrorKind::ConnectionRefused,
+    ErrorKind::PermissionDenied,
+    ErrorKind::TimedOut,
+    ErrorKind::HostUnreachable,
+    ErrorKind::NetworkUnreachable,
+    ErrorKind::NetworkDown,
+];
+
+/// The operating system's numbers for (a shortage, a broken listener,
+/// one connection's trouble), only where its `accept` page lists them.
+/// Elsewhere (FreeBSD, illumos...) the numbers differ, and std's
+/// `ErrorKind` alone sorts them: a shortage then reads as an unknown
+/// error, retried each second.
+fn codes() -> [&'static [i32]; 3] {
+    if cfg!(any(
         target_os = "linux",
         target_os = "android"
-    ))
-))]
-mod codes {
-    pub const SHORTAGE: &[i32] = &[23, 24, 55, 12]; // ENFILE EMFILE ENOBUFS ENOMEM
-    // EBADF EINVAL ENOTSOCK EFAULT EOPNOTSUPP (not a stream socket)
-    pub const BROKEN_LISTENER: &[i32] =
-        &[9, 22, 38, 14, 102];
-    pub const ABOUT_ONE_CONNECTION: &[i32] = &[1]; // EPERM
+    )) {
+        // Linux: `man 2 accept` (man7.org) and `errno.h`. ENFILE EMFILE
+        // ENOBUFS ENOMEM; EBADF EINVAL ENOTSOCK EFAULT; EPERM EPROTO
+        // ENOPROTOOPT EHOSTDOWN ENONET EHOSTUNREACH EOPNOTSUPP ENETUNREACH
+        // ENETDOWN, which the page says to "treat like EAGAIN by retrying".
+        let one_connection =
+            &[1, 71, 92, 112, 64, 113, 95, 101, 100];
+        [
+            &[23, 24, 105, 12],
+            &[9, 22, 88, 14],
+            one_connection,
+        ]
+    } else if cfg!(target_os = "macos") {
+        // macOS: Apple's `accept(2)` and `sys/errno.h`. ENFILE EMFILE
+        // ENOBUFS ENOMEM; EBADF EINVAL ENOTSOCK EFAULT EOPNOTSUPP; EPERM.
+        [&[23, 24, 55, 12], &[9, 22, 38, 14, 102], &[1]]
+    } else if cfg!(windows) {
+        // Windows: Microsoft's `accept` page (learn.microsoft.com/windows/
+        // win32/api/winsock2/nf-winsock2-accept). WSAEMFILE WSAENOBUFS;
+        // WSAEINVAL WSAENOTSOCK WSAEFAULT WSAEOPNOTSUPP; WSAECONNRESET.
+        [
+            &[10024, 10055],
+            &[10022, 10038, 10014, 10045],
+            &[10054],
+        ]
+    } else {
+        [&[], &[], &[]]
+    }
 }
-#[cfg(windows)]
-mod codes {
-    pub const SHORTAGE: &[i32] = &[10024, 10055]; // WSAEMFILE WSAENOBUFS
-    // WSAEINVAL (not listening) WSAENOTSOCK WSAEFAULT WSAEOPNOTSUPP
-    pub const BROKEN_LISTENER: &[i32] =
-        &[10022, 10038, 10014, 10045];
-    pub const ABOUT_ONE_CONNECTION: &[i32] = &[10054]; // WSAECONNRESET
-}
-#[cfg(not(any(unix, windows)))]
-mod codes {
-    pub const SHORTAGE: &[i32] = &[];
-    pub const BROKEN_LISTENER: &[i32] = &[];
-    pub const ABOUT_ONE_CONNECTION: &[i32] = &[];
-}
-use codes::{
-    ABOUT_ONE_CONNECTION, BROKEN_LISTENER, SHORTAGE,
-};
 
 // The path is spelled out so that the exercises, which bring this file in
 // with `#[path]`, find the tests too (`cargo test --all-targets`).

@@ -3,217 +3,182 @@
 //! newcomers when silent clients hold every thread.
 //!
 //! The script starts a new thread for every client, without limit, and its
-//! `recv` waits for ever. Starting a thread costs more than serving a
-//! client does, and a few hundred connections that send nothing would hold
-//! a few hundred threads for good. Here the accept loop calls
-//! [`Crew::start`] with the handler and the client, and:
+//! `recv` waits for ever. Here the accept loop calls [`Crew::start`], and:
 //!
-//! - the thread that came free most recently takes the client, if one is
-//!   idle;
+//! - the thread that came free most recently takes the client (its caches
+//!   are still warm);
 //! - otherwise a new thread joins the crew, up to the bound;
 //! - otherwise the client that has waited longest for nothing (its first
-//!   byte, or its close after `ACK!`) is dropped, and its thread takes the
-//!   newcomer: one client dropped for each newcomer, never more.
+//!   byte, or its close after `ACK!`), if silent for [`LEAST_SILENCE`] or
+//!   more, gives way, and its thread takes the newcomer: one client dropped
+//!   for each newcomer, never more.
 //!
-//! Before the handler runs, its thread waits (up to `-w`) for the client's
-//! first byte with `peek`, which reads nothing, so the handler's own `read`
-//! is the script's `recv`. The handler's graceful close
-//! ([`crate::graceful_close`]) waits for the client's end in the same way.
-//! While a thread waits like this, the accept loop may ask it to give way:
-//! it shuts down the reading side of that client's socket, which wakes the
-//! thread at once.
+//! For each client a thread waits (up to `-w`) for the first byte with
+//! `peek`, which reads nothing, so the handler's own `read` is the script's
+//! `recv`. After the handler, it finishes the close: it reads and throws
+//! away what the client still sends until the client closes
+//! ([`graceful_close`]), then drops the socket.
+//!
+//! Giving way is decided by a flag under the crew's one lock, never by the
+//! socket's state: a thread asked to give way drops its client, whatever
+//! its `peek` or `read` just returned. It waits in slices of at most
+//! [`WAIT_SLICE`] and checks the flag between them. On Linux and macOS the
+//! accept loop also shuts down the reading side of the socket, which wakes
+//! the thread at once; Microsoft's `shutdown` page promises no such
+//! wake-up on Windows (`docs/tcp-server-design.md` says more).
 //!
 //! A handler that panics loses its client, never its thread. Threads left
-//! idle for [`IDLE_RETIREMENT`] exit, down to [`FLOOR_THREADS`].
+//! idle for [`IDLE_RETIREMENT`] exit, down to [`FLOOR_THREADS`]. Dropping
+//! the crew asks every thread to stop and joins them.
 
-use std::cell::RefCell;
-use std::io;
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::collections::{BTreeSet, HashMap};
+use std::io::{self, ErrorKind, Read as _};
+use std::net::{SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{
     Arc, Condvar, Mutex, MutexGuard, PoisonError,
 };
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use common::say;
 
-use crate::address_space;
+use crate::graceful_close::{self, DRAIN_TIME_LIMIT};
 
 /// A client must have waited at least this long for nothing before it can
 /// be dropped to make room, so that a request on its way is not cut off.
 pub const LEAST_SILENCE: Duration =
     Duration::from_millis(100);
-
+/// A waiting thread looks at its give-way flag at least this often.
+pub const WAIT_SLICE: Duration =
+    Duration::from_millis(250);
 /// An idle thread exits after this long without a client...
 pub const IDLE_RETIREMENT: Duration =
     Duration::from_secs(30);
 /// ...unless the crew is down to this many threads.
 pub const FLOOR_THREADS: usize = 4;
-
-/// Each client thread's stack: 8 MiB, what Linux gives a program's main
-/// thread, so a change that runs in `main` runs in a client thread too
-/// (`[0u8; 262144]`, Python's `recv(262144)`, is fine). It costs address
-/// space, not memory: a page is used only once it is touched.
-pub const THREAD_STACK_SIZE: usize = 8 * 1024 * 1024;
+/// Address space that must still be free before a thread starts: its
+/// stack (2 MiB, std's default), its signal stack and a `malloc` arena,
+/// with room to spare. Rust aborts the process when it cannot map a new
+/// thread's signal stack, so we check first.
+const ADDRESS_SPACE_RESERVE: usize = 64 << 20;
+/// On Linux a thread costs 4 memory mappings out of `vm.max_map_count`:
+/// its stack and its signal stack, each with a guard page. We measured it
+/// in `/proc/PID/maps`; `MAPPINGS_SPARE` is for everything else.
+const MAPPINGS_PER_THREAD: usize = 4;
+const MAPPINGS_SPARE: usize = 1024;
+/// The end of the line when a client is dropped to make room.
+const GAVE_WAY: &str =
+    " while another client waited: dropped to make room";
 
 /// What a thread of the crew runs for each client, like the `target` of
-/// Python's `threading.Thread`. An error becomes one line of the log that
-/// names the client.
+/// Python's `threading.Thread`. It borrows the socket and ends with
+/// `shutdown(Write)`, the first half of Python's `close()`; the crew
+/// waits for the client's close and drops the socket. (A handler that
+/// forgets the shutdown only makes its client wait for the drain's limit.)
 pub type Handler =
-    fn(TcpStream, SocketAddr) -> anyhow::Result<()>;
+    fn(&TcpStream, SocketAddr) -> anyhow::Result<()>;
 
 /// The crew, as the accept loop sees it.
 pub struct Crew {
     shared: Arc<Shared>,
-}
-
-/// Where a waiting thread stands, for the log line when it gives way.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Stage {
-    /// Waiting for a client.
-    Idle,
-    /// Waiting for the client's first byte.
-    FirstByte,
-    /// Running the handler on data the client sent.
-    Serving,
-    /// After `ACK!`: waiting for the client to close its side.
-    Closing,
+    handles: Vec<JoinHandle<()>>,
 }
 
 struct Shared {
-    crew: Mutex<CrewState>,
-    /// Signalled, while the accept loop waits, when a thread comes free.
+    state: Mutex<State>,
+    /// Signalled when a thread comes free, for an accept loop waiting.
     room_made: Condvar,
     /// `-w`: how long a client may stay silent; `None`: no limit.
     wait: Option<Duration>,
-    idle_retirement: Duration,
-    /// For tests: the system refuses threads beyond this many.
-    #[cfg(test)]
-    refuse_threads_beyond: std::sync::atomic::AtomicUsize,
 }
 
-/// What the accept loop and the threads share. Locked before a seat, never
-/// after one.
-struct CrewState {
-    /// Every thread's seat, living or retired; a retired thread's seat is
-    /// reused by the next thread started.
-    seats: Vec<Arc<Seat>>,
-    /// Seats of idle threads, the most recently idle last.
-    idle: Vec<Arc<Seat>>,
-    retired: Vec<Arc<Seat>>,
-    threads: usize,
+/// Everything the threads and the accept loop share, under one lock.
+#[derive(Default)]
+struct State {
+    members: HashMap<usize, Member>,
+    /// Idle threads, the most recently idle last.
+    idle: Vec<usize>,
+    /// Threads waiting on a silent client, by (silence start, thread).
+    silent: BTreeSet<(Instant, usize)>,
+    next_id: usize,
     /// `--max-clients`, or fewer once the system has refused a thread.
     max_threads: usize,
-    /// The seat asked to give way for an accept loop out of file
-    /// descriptors, until its thread is free.
-    victim: Option<usize>,
+    /// How many threads the memory mappings allow, as read at start-up.
+    mapped_room: usize,
     accept_loop_waits: bool,
+    stopping: bool,
+    idle_retirement: Duration,
+    /// Whether `shutdown` wakes a thread asked to give way: on Linux and
+    /// macOS (a test turns it off, to be Windows).
+    wake_by_shutdown: bool,
 }
 
-/// One thread's place in the crew. Its thread locks it for each step of
-/// serving a client; the accept loop only to hand over a client or to ask
-/// it to give way.
-struct Seat {
-    number: usize,
-    state: Mutex<SeatState>,
-    /// The thread waits on this while idle.
-    wake: Condvar,
-}
-
-struct SeatState {
+/// One thread, as the crew sees it.
+#[derive(Default)]
+struct Member {
+    /// The thread waits on this while idle: a hand-off wakes it alone.
+    wake: Arc<Condvar>,
     /// The client it is to serve next.
-    next: Option<Job>,
-    stage: Stage,
-    since: Instant,
-    address: Option<SocketAddr>,
-    /// The client's socket, while the thread waits on it in a way the
-    /// accept loop may cut short.
+    job: Option<Job>,
+    give_way: bool,
+    /// While it waits on a silent client: the socket, to wake it.
     waiting_on: Option<Arc<TcpStream>>,
-    asked_to_give_way: bool,
-    /// The thread sleeps on `wake`: handing it a client must wake it.
-    asleep: bool,
 }
 
 struct Job {
     handler: Handler,
     client: TcpStream,
     address: SocketAddr,
-    /// When `accept` gave us the client: its wait for a thread counts as
-    /// silence too, so that the client that came first gives way first.
+    /// Silence counts from `accept`: the first to come gives way first.
     accepted_at: Instant,
 }
 
-thread_local! {
-    /// The seat of the current thread, if it is a client thread.
-    static MY_SEAT: RefCell<Option<Arc<Seat>>> =
-        const { RefCell::new(None) };
+/// A thread's own handle on the crew.
+struct Worker {
+    shared: Arc<Shared>,
+    id: usize,
+    wake: Arc<Condvar>,
 }
 
 impl Crew {
-    /// A crew of at most `max_threads` threads; clients may stay silent
-    /// for `wait`. One thread starts now, so that a system that refuses
-    /// every thread is found at start-up; the others start when needed.
+    /// A crew of at most `max_threads` threads (fewer if the system has
+    /// less room); clients may stay silent for `wait`. One thread starts
+    /// now, so that a system that refuses every thread is found at
+    /// start-up.
     pub fn new(
         max_threads: usize,
         wait: Option<Duration>,
     ) -> io::Result<Crew> {
-        Crew::with_retirement(
-            max_threads,
-            wait,
-            IDLE_RETIREMENT,
-        )
-    }
-
-    fn with_retirement(
-        max_threads: usize,
-        wait: Option<Duration>,
-        idle_retirement: Duration,
-    ) -> io::Result<Crew> {
-        let shared = Arc::new(Shared {
-            crew: Mutex::new(CrewState {
-                seats: Vec::new(),
-                idle: Vec::new(),
-                retired: Vec::new(),
-                threads: 0,
-                max_threads: max_threads.max(1),
-                victim: None,
-                accept_loop_waits: false,
-            }),
-            room_made: Condvar::new(),
-            wait,
-            idle_retirement,
-            #[cfg(test)]
-            refuse_threads_beyond: usize::MAX.into(),
+        let state = Mutex::new(State {
+            max_threads: max_threads.max(1),
+            mapped_room: threads_the_mappings_allow(),
+            idle_retirement: IDLE_RETIREMENT,
+            wake_by_shutdown: cfg!(any(
+                target_os = "linux",
+                target_os = "macos"
+            )),
+            ..State::default()
         });
-        let crew = Crew { shared };
-        let seat = crew.shared.lock().take_a_seat();
-        crew.start_thread(seat).map_err(|error| {
-            io::Error::new(
-                error.kind(),
-                format!(
-                    "could not start a client thread: {error}"
-                ),
-            )
+        let room_made = Condvar::new();
+        let shared =
+            Arc::new(Shared { state, room_made, wait });
+        let handles = Vec::new();
+        let mut crew =
+            Crew { shared: Arc::clone(&shared), handles };
+        let started =
+            crew.start_thread(&mut shared.lock(), None);
+        started.map_err(|(error, _)| {
+            let message = format!(
+                "could not start a client thread: {error}"
+            );
+            io::Error::new(error.kind(), message)
         })?;
-        // Ready before the first client, so that it does not start a
-        // second thread while the first is still on its way.
-        let mut state = crew.shared.lock();
-        while state.idle.is_empty() {
-            state.accept_loop_waits = true;
-            state = crew
-                .shared
-                .room_made
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        state.accept_loop_waits = false;
-        drop(state);
         Ok(crew)
     }
 
     /// Python: `threading.Thread(target=handler, args=(client,)).start()`.
-    /// A thread of the crew runs `handler(client, address)` once the
+    /// A thread of the crew runs `handler(&client, address)` once the
     /// client has sent something, or closed.
     pub fn start(
         &mut self,
@@ -221,550 +186,474 @@ impl Crew {
         client: TcpStream,
         address: SocketAddr,
     ) {
-        let mut job = Job {
-            handler,
-            client,
-            address,
-            accepted_at: Instant::now(),
-        };
-        let shared = &self.shared;
-        let mut crew = shared.lock();
+        let accepted_at = Instant::now();
+        let mut job =
+            Job { handler, client, address, accepted_at };
+        let shared = Arc::clone(&self.shared);
+        let mut state = shared.lock();
         loop {
             // The thread that came free last takes the client.
-            if let Some(seat) = crew.idle.pop() {
-                drop(crew);
-                let mut idle = seat.lock();
-                idle.next = Some(job);
-                let asleep = idle.asleep;
-                drop(idle);
-                if asleep {
-                    seat.wake.notify_one();
-                }
+            if let Some(id) = state.idle.pop() {
+                let member = state.member(id);
+                member.job = Some(job);
+                member.wake.notify_one();
                 return;
             }
             // A new thread, if the bound allows.
-            if crew.threads < crew.max_threads {
-                let seat = crew.take_a_seat();
-                drop(crew);
-                seat.lock().next = Some(job);
-                if self
-                    .start_thread(Arc::clone(&seat))
-                    .is_ok()
-                {
-                    return;
+            if state.members.len() < state.max_threads {
+                match self.start_thread(&mut state, Some(job)) {
+                    Ok(()) => return,
+                    Err((_, refused)) => job = refused.expect(
+                        "a thread that never started should give its client back",
+                    ),
                 }
-                job = seat.lock().next.take().expect(
-                    "a thread that never started should leave its client",
-                );
-                crew = shared.lock();
-                continue;
             }
-            // Every thread is busy: the client that has waited longest for
-            // nothing gives way, and its thread takes this one.
-            let now = Instant::now();
-            if let Some(seat) = crew.longest_silent(now) {
-                let mut victim = seat.lock();
-                victim.next = Some(job);
-                victim.ask_to_give_way();
-                return;
+            // Every thread is busy: the longest silent client gives way,
+            // and its thread takes this one.
+            match state.longest_silent() {
+                Ok(id) => {
+                    return state.ask(id, Some(job));
+                }
+                Err(wait) => {
+                    state =
+                        shared.wait_for_room(state, wait)
+                }
             }
-            crew = shared.wait_for_room(crew, now);
         }
     }
 
-    /// For an accept loop that has run out of file descriptors: asks the
-    /// client that has waited longest for nothing to give way, and waits
-    /// until some client has left, or for at most `limit`.
-    pub fn wait_for_a_departure(&self, limit: Duration) {
-        let shared = &self.shared;
-        let mut crew = shared.lock();
-        if crew.victim.is_none() {
-            if let Some(seat) = crew
-                .longest_silent(Instant::now())
-                .map(Arc::clone)
-            {
-                crew.victim = Some(seat.number);
-                seat.lock().ask_to_give_way();
-            }
+    /// For an accept loop out of file descriptors: asks the client that
+    /// has waited longest for nothing to give way, if one has waited
+    /// [`LEAST_SILENCE`], then waits until a thread comes free, or for at
+    /// most `pause`. Returns whether a client was asked to give way.
+    pub fn make_room(&self, pause: Duration) -> bool {
+        let mut state = self.shared.lock();
+        let longest = state.longest_silent();
+        if let Ok(id) = longest {
+            state.ask(id, None);
         }
-        crew.accept_loop_waits = true;
-        let (mut crew, _) = shared
-            .room_made
-            .wait_timeout(crew, limit)
-            .unwrap_or_else(PoisonError::into_inner);
-        crew.accept_loop_waits = false;
+        drop(self.shared.wait_for_room(state, pause));
+        longest.is_ok()
     }
 
-    /// Starts a thread for `seat`; on failure, the bound becomes the
-    /// threads the crew has, and the log says so once.
+    /// Starts a thread that serves `job` first, or waits idle. When the
+    /// system has no room for it, the bound becomes the threads the crew
+    /// has, the log says so once, and the job comes back. It starts
+    /// under the lock, so its member is there when it first looks.
     fn start_thread(
-        &self,
-        seat: Arc<Seat>,
-    ) -> io::Result<()> {
+        &mut self,
+        state: &mut State,
+        job: Option<Job>,
+    ) -> Result<(), (io::Error, Option<Job>)> {
+        self.handles
+            .retain(|handle| !handle.is_finished());
+        let (id, threads) =
+            (state.next_id, state.members.len());
+        let member = Member { job, ..Member::default() };
         let shared = Arc::clone(&self.shared);
-        let seat_if_refused = Arc::clone(&seat);
-        let started = address_space::room_for_a_thread(
-            THREAD_STACK_SIZE,
-        )
-        .and_then(|()| {
-            #[cfg(test)]
-            tests::maybe_refuse_a_thread(&shared)?;
-            thread::Builder::new()
-                .name("client".to_string())
-                .stack_size(THREAD_STACK_SIZE)
-                .spawn(move || {
-                    serve_clients(shared, seat)
-                })
-        });
-        let Err(error) = started else {
-            return Ok(());
+        let wake = Arc::clone(&member.wake);
+        let worker = Worker { shared, id, wake };
+        let started =
+            room_for_a_thread(threads, state.mapped_room)
+                .and_then(|()| {
+                    thread::Builder::new()
+                        .name("client".to_string())
+                        .spawn(move || {
+                            worker.serve_clients()
+                        })
+                });
+        let error = match started {
+            Ok(handle) => {
+                self.handles.push(handle);
+                state.next_id += 1;
+                if member.job.is_none() {
+                    state.idle.push(id);
+                }
+                state.members.insert(id, member);
+                return Ok(());
+            }
+            Err(error) => error,
         };
-        let mut crew = self.shared.lock();
-        crew.threads -= 1;
-        crew.retired.push(seat_if_refused);
-        let threads = crew.threads;
-        if threads > 0 && crew.max_threads > threads {
-            crew.max_threads = threads;
-            drop(crew);
-            let clients = if threads == 1 {
-                "client"
-            } else {
-                "clients"
-            };
+        if threads > 0 && threads < state.max_threads {
+            state.max_threads = threads;
             say!(
                 "[!] could not start a client thread: {error}; \
-                 serving at most {threads} {clients} at once from now on"
+                 serving at most {threads} clients at once from now on"
             );
         }
-        Err(error)
+        Err((error, member.job))
     }
 }
 
-/// One thread's life: serve the client it was given, then wait for the
-/// next, until it retires.
-fn serve_clients(shared: Arc<Shared>, seat: Arc<Seat>) {
-    MY_SEAT.with(|mine| {
-        *mine.borrow_mut() = Some(Arc::clone(&seat))
-    });
-    while let Some(job) = shared.next_client(&seat) {
-        let Job { handler, client, address, .. } = job;
-        let Some(client) = shared
-            .wait_for_first_byte(&seat, client, address)
-        else {
-            continue;
-        };
-        // A panic in the handler ends this client, not this thread; its
-        // message still reaches stderr. The socket is closed by now.
-        let served =
-            panic::catch_unwind(AssertUnwindSafe(|| {
-                handler(client, address)
-            }));
-        if let Ok(Err(error)) = served {
-            say!("[!] {address}: {error:#}");
+impl Drop for Crew {
+    /// Asks every thread to stop (a waiting one gives way, an idle one
+    /// wakes and exits) and joins them.
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.stopping = true;
+        let ids: Vec<usize> =
+            state.members.keys().copied().collect();
+        for id in ids {
+            state.ask(id, None);
+        }
+        drop(state);
+        for handle in self.handles.drain(..) {
+            let _ = handle.join();
         }
     }
-}
-
-/// Locks ignoring poison. The state changes only in short steps under a
-/// lock, never while a handler runs, so a panic cannot leave it
-/// half-changed.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, CrewState> {
-        lock(&self.crew)
+    /// Locks, ignoring poison: the state changes only in short steps that
+    /// cannot panic half-way, never while a handler runs.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits until something may have made room: a thread came free, or a
-    /// client will soon have been silent long enough to give way.
+    /// Waits until a thread may have come free, for at most `timeout`.
     fn wait_for_room<'a>(
         &self,
-        mut crew: MutexGuard<'a, CrewState>,
-        now: Instant,
-    ) -> MutexGuard<'a, CrewState> {
-        let soonest = crew
-            .seats
-            .iter()
-            .filter_map(|seat| {
-                let seat = seat.lock();
-                seat.may_give_way().then(|| {
-                    (seat.since + LEAST_SILENCE)
-                        .saturating_duration_since(now)
-                })
-            })
-            .min()
-            .unwrap_or(LEAST_SILENCE);
-        let timeout = soonest.clamp(
-            Duration::from_millis(1),
-            LEAST_SILENCE,
-        );
-        crew.accept_loop_waits = true;
-        let (mut crew, _) = self
-            .room_made
-            .wait_timeout(crew, timeout)
-            .unwrap_or_else(PoisonError::into_inner);
-        crew.accept_loop_waits = false;
-        crew
+        mut state: MutexGuard<'a, State>,
+        timeout: Duration,
+    ) -> MutexGuard<'a, State> {
+        state.accept_loop_waits = true;
+        let waited =
+            self.room_made.wait_timeout(state, timeout);
+        let mut state = waited
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+        state.accept_loop_waits = false;
+        state
+    }
+}
+
+impl Worker {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared.lock()
     }
 
-    /// Marks the seat idle and waits for its next client. Returns `None`
-    /// when the thread should retire.
-    fn next_client(
-        &self,
-        seat: &Arc<Seat>,
-    ) -> Option<Job> {
-        {
-            let mut mine = seat.lock();
-            mine.stage = Stage::Idle;
-            mine.address = None;
-            mine.waiting_on = None;
-            mine.asked_to_give_way = false;
-            // A newcomer handed over while this thread gave way.
-            if let Some(job) = mine.next.take() {
-                mine.begin(&job);
-                drop(mine);
-                self.clear_victim(seat);
-                return Some(job);
-            }
-        }
-        {
-            let mut crew = self.lock();
-            if crew.victim == Some(seat.number) {
-                crew.victim = None;
-            }
-            crew.idle.push(Arc::clone(seat));
-            if crew.accept_loop_waits {
-                self.room_made.notify_one();
-            }
-        }
-        let mut idle_since = Instant::now();
-        let mut mine = seat.lock();
-        loop {
-            if let Some(job) = mine.next.take() {
-                mine.asleep = false;
-                mine.begin(&job);
-                return Some(job);
-            }
-            let left = self
-                .idle_retirement
-                .saturating_sub(idle_since.elapsed());
-            if left.is_zero() {
-                drop(mine);
-                let mut crew = self.lock();
-                let position =
-                    crew.idle.iter().position(|idle| {
-                        Arc::ptr_eq(idle, seat)
-                    });
-                // Still idle: nobody is handing it a client.
-                if let Some(position) = position {
-                    if crew.threads > FLOOR_THREADS {
-                        crew.idle.remove(position);
-                        crew.threads -= 1;
-                        crew.retired
-                            .push(Arc::clone(seat));
-                        return None;
-                    }
-                    idle_since = Instant::now();
+    /// The thread's life: serve the client it was given, then wait for
+    /// the next, until it retires or the crew stops.
+    fn serve_clients(self) {
+        while let Some(job) = self.next_job() {
+            self.serve(job);
+            let mut state = self.lock();
+            let member = state.member(self.id);
+            member.give_way = false;
+            // A newcomer may wait already, handed over as this one gave way.
+            if member.job.is_none() {
+                state.idle.push(self.id);
+                if state.accept_loop_waits {
+                    self.shared.room_made.notify_one();
                 }
-                drop(crew);
-                mine = seat.lock();
-                continue;
             }
-            mine.asleep = true;
-            mine = seat
-                .wake
-                .wait_timeout(mine, left)
+        }
+    }
+
+    /// Waits for the next job. Returns `None` when the thread should exit:
+    /// the crew stops, or it was idle for `idle_retirement` and the crew has
+    /// more than [`FLOOR_THREADS`].
+    fn next_job(&self) -> Option<Job> {
+        let mut state = self.lock();
+        let mut idle_since = Instant::now();
+        loop {
+            // The job slot first: a hand-off at the instant of retiring
+            // wins, with no second look.
+            let job = state.member(self.id).job.take();
+            if job.is_some() && !state.stopping {
+                return job;
+            }
+            let idle_for = idle_since.elapsed();
+            let retire =
+                idle_for >= state.idle_retirement;
+            let more =
+                state.members.len() > FLOOR_THREADS;
+            if state.stopping || retire && more {
+                state.leave(self.id);
+                return None;
+            }
+            if retire {
+                idle_since = Instant::now();
+            }
+            let left = state
+                .idle_retirement
+                .saturating_sub(idle_for);
+            let waited =
+                self.wake.wait_timeout(state, left);
+            state = waited
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
     }
 
-    fn clear_victim(&self, seat: &Seat) {
-        let mut crew = self.lock();
-        if crew.victim == Some(seat.number) {
-            crew.victim = None;
-        }
-    }
-
-    /// Waits up to `-w` for the client's first byte, and gives way if
-    /// asked to. Returns the client when there is something to read (or
-    /// the client has closed); otherwise says why it was dropped.
-    fn wait_for_first_byte(
-        &self,
-        seat: &Seat,
-        client: TcpStream,
-        address: SocketAddr,
-    ) -> Option<TcpStream> {
-        let wait = self.wait;
-        let set_up =
-            client.set_read_timeout(wait).and_then(
-                |()| client.set_write_timeout(wait),
-            );
-        if let Err(error) = set_up {
-            say!("[!] {address}: {error}");
-            return None;
-        }
-        let (client, peeked, gave_way) = give_way_while(
-            seat,
-            client,
-            peek_through_signals,
-        );
-        match (peeked, gave_way) {
-            (Ok(0) | Err(_), Some(waited)) => {
-                say_gave_way(seat, waited);
-                None
-            }
-            // Data (or the client's close) is there: serve it, even if it
-            // arrived just as we were asked to give way.
-            (Ok(_), asked) => {
-                let mut mine = seat.lock();
-                mine.stage = Stage::Serving;
-                mine.asked_to_give_way = false;
-                drop(mine);
-                if asked.is_some() {
-                    self.refuse_to_give_way(seat);
+    /// Serves one client: its first byte, the handler, the close. A
+    /// panic in the handler ends this client, not this thread; its
+    /// message still reaches stderr.
+    fn serve(&self, job: Job) {
+        let Job { handler, client, address, accepted_at } =
+            job;
+        let client = Arc::new(client);
+        let wait = self.shared.wait;
+        let deadline = wait.and_then(|wait| {
+            accepted_at.checked_add(wait)
+        });
+        let mut first_byte = [0u8; 1];
+        let peek = |socket: &TcpStream| {
+            socket.peek(&mut first_byte)
+        };
+        let waited = match client.set_write_timeout(wait)
+        {
+            Ok(()) => self.wait_while_silent(
+                &client,
+                accepted_at,
+                deadline,
+                peek,
+            ),
+            Err(error) => Some(Err(error)),
+        };
+        let why = match waited {
+            Some(Ok(_)) => {
+                let handled = AssertUnwindSafe(|| {
+                    handler(&client, address)
+                });
+                match panic::catch_unwind(handled) {
+                    Ok(Ok(())) => {
+                        return self
+                            .close(&client, address);
+                    }
+                    Ok(Err(error)) => {
+                        format!("{error:#}")
+                    }
+                    Err(_) => return,
                 }
-                Some(client)
             }
-            (Err(error), None)
+            None => {
+                let seconds =
+                    accepted_at.elapsed().as_secs_f64();
+                format!(
+                    "sent nothing for {seconds:.1} s{GAVE_WAY}"
+                )
+            }
+            Some(Err(error))
                 if common::is_timeout(&error) =>
             {
                 let seconds = wait
                     .unwrap_or_default()
                     .as_secs_f64();
-                say!(
-                    "[!] {address}: sent nothing for {seconds} s: timed out"
-                );
-                None
+                format!(
+                    "sent nothing for {seconds} s: timed out"
+                )
             }
-            (Err(error), None) => {
-                say!(
-                    "[!] {address}: could not read the request: {error}"
-                );
-                None
-            }
-        }
-    }
+            Some(Err(error)) => format!(
+                "could not read the request: {error}"
+            ),
+        };
+        self.say_unless_stopping(address, &why);
+    } // The socket is closed here: the crew holds no other copy.
 
-    /// The client sent data just as it was asked to give way: it is served
-    /// all the same, and the accept loop picks another.
-    fn refuse_to_give_way(&self, seat: &Seat) {
-        let mut crew = self.lock();
-        if crew.victim == Some(seat.number) {
-            crew.victim = None;
-        }
-        if crew.accept_loop_waits {
-            self.room_made.notify_one();
-        }
-    }
-}
-
-/// Runs `wait` on the client's socket as a stretch during which the accept
-/// loop may ask this thread to give way. Returns the socket, what `wait`
-/// returned, and, if it was asked to give way, how long the client had
-/// waited by then.
-fn give_way_while<T>(
-    seat: &Seat,
-    client: TcpStream,
-    wait: impl FnOnce(&TcpStream) -> T,
-) -> (TcpStream, T, Option<Duration>) {
-    let client = Arc::new(client);
-    {
-        let mut mine = seat.lock();
-        mine.waiting_on = Some(Arc::clone(&client));
-        if mine.stage == Stage::Closing {
-            mine.since = Instant::now();
-        }
-    }
-    let result = wait(&client);
-    let (asked, since) = {
-        let mut mine = seat.lock();
-        mine.waiting_on = None;
-        (mine.asked_to_give_way, mine.since)
-    };
-    let client = Arc::into_inner(client).expect(
-        "the crew should hold no copy of a socket it no longer waits on",
-    );
-    let gave_way = asked.then(|| since.elapsed());
-    (client, result, gave_way)
-}
-
-/// Says in the log that a client was dropped to make room.
-fn say_gave_way(seat: &Seat, waited: Duration) {
-    let (stage, address) = {
-        let mine = seat.lock();
-        (mine.stage, mine.address)
-    };
-    let address = address
-        .map_or_else(String::new, |a| a.to_string());
-    let seconds = waited.as_secs_f64();
-    if stage == Stage::FirstByte {
-        say!(
-            "[!] {address}: sent nothing for {seconds:.1} s while \
-             another client waited: dropped to make room"
-        );
-    } else {
-        say!(
-            "[!] {address}: did not close for {seconds:.1} s after \
-             ACK! while another client waited: dropped to make room"
-        );
-    }
-}
-
-impl CrewState {
-    /// A seat for a new thread, counted as started.
-    fn take_a_seat(&mut self) -> Arc<Seat> {
-        self.threads += 1;
-        if let Some(seat) = self.retired.pop() {
-            return seat;
-        }
-        let seat = Arc::new(Seat {
-            number: self.seats.len(),
-            state: Mutex::new(SeatState {
-                next: None,
-                stage: Stage::Idle,
-                since: Instant::now(),
-                address: None,
-                waiting_on: None,
-                asked_to_give_way: false,
-                asleep: false,
-            }),
-            wake: Condvar::new(),
-        });
-        self.seats.push(Arc::clone(&seat));
-        seat
-    }
-
-    /// The seat whose client has waited longest for nothing, if it has
-    /// waited at least [`LEAST_SILENCE`] and nobody has claimed it yet.
-    fn longest_silent(
+    /// The rest of Python's `close()`, without a reset: the handler has
+    /// sent FIN (`shutdown(Write)`); this reads and throws away what the
+    /// client still sends until it closes, within the limits of
+    /// [`graceful_close::drain`], giving way if asked. Each byte heard
+    /// starts the client's silence again.
+    fn close(
         &self,
-        now: Instant,
-    ) -> Option<&Arc<Seat>> {
-        self.seats
-            .iter()
-            .filter_map(|seat| {
-                let mine = seat.lock();
-                let silent_for =
-                    now.duration_since(mine.since);
-                (mine.may_give_way()
-                    && silent_for >= LEAST_SILENCE)
-                    .then_some((seat, mine.since))
+        client: &Arc<TcpStream>,
+        address: SocketAddr,
+    ) {
+        let mut since = Instant::now();
+        let deadline = Some(since + DRAIN_TIME_LIMIT);
+        graceful_close::drain(|buffer| {
+            let read = |mut socket: &TcpStream| {
+                socket.read(buffer)
+            };
+            let waited = self.wait_while_silent(
+                client, since, deadline, read,
+            );
+            let seconds = since.elapsed().as_secs_f64();
+            since = Instant::now();
+            waited.unwrap_or_else(|| {
+                let why = format!(
+                    "did not close for {seconds:.1} s after ACK!{GAVE_WAY}"
+                );
+                self.say_unless_stopping(address, &why);
+                Err(ErrorKind::ConnectionAborted.into())
             })
-            .min_by_key(|(_, since)| *since)
-            .map(|(seat, _)| seat)
-    }
-}
-
-impl Seat {
-    fn lock(&self) -> MutexGuard<'_, SeatState> {
-        lock(&self.state)
-    }
-}
-
-impl SeatState {
-    /// Takes on `job`: its first byte is awaited, and its silence counts
-    /// from when it was accepted.
-    fn begin(&mut self, job: &Job) {
-        self.stage = Stage::FirstByte;
-        self.since = job.accepted_at;
-        self.address = Some(job.address);
-    }
-
-    /// Waiting on a silent client, and not yet claimed by a newcomer.
-    fn may_give_way(&self) -> bool {
-        self.waiting_on.is_some()
-            && self.next.is_none()
-            && !self.asked_to_give_way
-    }
-
-    /// Wakes the thread: shutting down the reading side of its client's
-    /// socket ends the `peek` or `read` it waits in at once.
-    fn ask_to_give_way(&mut self) {
-        self.asked_to_give_way = true;
-        if let Some(client) = &self.waiting_on {
-            let _ = client.shutdown(Shutdown::Read);
-        }
-    }
-}
-
-/// `peek`, retried when a signal interrupts it.
-fn peek_through_signals(
-    client: &TcpStream,
-) -> io::Result<usize> {
-    let mut first_byte = [0u8; 1];
-    loop {
-        match client.peek(&mut first_byte) {
-            Err(error)
-                if error.kind()
-                    == io::ErrorKind::Interrupted => {}
-            result => return result,
-        }
-    }
-}
-
-/// What a thread waiting for its client's close after `ACK!` learns from
-/// the crew, and tells it.
-pub struct AfterAck<'a> {
-    seat: Option<&'a Seat>,
-}
-
-impl AfterAck<'_> {
-    /// For a drain outside any crew, as in tests.
-    #[cfg(test)]
-    pub const fn outside_a_crew() -> AfterAck<'static> {
-        AfterAck { seat: None }
-    }
-
-    /// How long to wait for the client's close: `limit`, or no more than
-    /// [`LEAST_SILENCE`] if a newcomer already waits for this thread.
-    pub fn time_limit(
-        &self,
-        limit: Duration,
-    ) -> Duration {
-        match self.seat {
-            Some(seat) if seat.lock().next.is_some() => {
-                limit.min(LEAST_SILENCE)
-            }
-            _ => limit,
-        }
-    }
-
-    /// The client sent more: it is not silent, so its silence starts
-    /// again from now.
-    pub fn heard_from_client(&self) {
-        if let Some(seat) = self.seat {
-            seat.lock().since = Instant::now();
-        }
-    }
-}
-
-/// For [`crate::graceful_close`]: runs `wait` on a client after `ACK!`,
-/// giving way if the crew asks. Outside a crew thread it just runs `wait`.
-/// Returns the socket and whether it gave way.
-pub fn wait_after_ack<T>(
-    client: TcpStream,
-    wait: impl FnOnce(&TcpStream, &AfterAck<'_>) -> T,
-) -> (TcpStream, T, bool) {
-    let mine = MY_SEAT.with(|mine| mine.borrow().clone());
-    let Some(seat) = mine else {
-        let result =
-            wait(&client, &AfterAck { seat: None });
-        return (client, result, false);
-    };
-    seat.lock().stage = Stage::Closing;
-    let after_ack = AfterAck { seat: Some(&seat) };
-    let (client, result, gave_way) =
-        give_way_while(&seat, client, |client| {
-            wait(client, &after_ack)
         });
-    if let Some(waited) = gave_way {
-        say_gave_way(&seat, waited);
     }
-    seat.lock().stage = Stage::Serving;
-    (client, result, gave_way.is_some())
+
+    /// One line of the log about a client, unless the crew is stopping.
+    fn say_unless_stopping(
+        &self,
+        address: SocketAddr,
+        why: &str,
+    ) {
+        if !self.lock().stopping {
+            say!("[!] {address}: {why}");
+        }
+    }
+
+    /// Runs `attempt` (a `peek` or `read`) on a client silent since
+    /// `since`, in slices of at most [`WAIT_SLICE`], until it returns or
+    /// `deadline` passes (then its timeout error), or the thread is asked
+    /// to give way (then `None`). Meanwhile the client is in the silence
+    /// queue. Once asked to give way, that is the answer, whatever
+    /// `attempt` returned.
+    fn wait_while_silent(
+        &self,
+        client: &Arc<TcpStream>,
+        since: Instant,
+        deadline: Option<Instant>,
+        mut attempt: impl FnMut(
+            &TcpStream,
+        ) -> io::Result<usize>,
+    ) -> Option<io::Result<usize>> {
+        let mut state = self.lock();
+        state.silent.insert((since, self.id));
+        state.member(self.id).waiting_on =
+            Some(Arc::clone(client));
+        drop(state);
+        let outcome = loop {
+            let now = Instant::now();
+            let left = deadline.map(|deadline| {
+                deadline - now.min(deadline)
+            });
+            // At least one try, however small `-w` is: a request already
+            // there is served. std rounds a timeout below the OS's unit
+            // up, never down to "for ever".
+            let slice = left
+                .unwrap_or(WAIT_SLICE)
+                .min(WAIT_SLICE);
+            let slice =
+                slice.max(Duration::from_nanos(1));
+            let result = client
+                .set_read_timeout(Some(slice))
+                .and_then(|()| attempt(client));
+            let error = match result {
+                Err(error) if waits_on(&error) => error,
+                result => break Some(result),
+            };
+            if left.is_some_and(|left| left <= slice) {
+                break Some(Err(error));
+            }
+            if self.lock().asked_to_give_way(self.id) {
+                break None;
+            }
+        };
+        let mut state = self.lock();
+        state.silent.remove(&(since, self.id));
+        state.member(self.id).waiting_on = None;
+        outcome
+            .filter(|_| !state.asked_to_give_way(self.id))
+    }
+}
+
+impl State {
+    fn member(&mut self, id: usize) -> &mut Member {
+        let member = self.members.get_mut(&id);
+        member.expect("each thread should be a member")
+    }
+
+    /// Takes a thread out of the crew.
+    fn leave(&mut self, id: usize) {
+        self.idle.retain(|&idle| idle != id);
+        self.members.remove(&id);
+    }
+
+    fn asked_to_give_way(&mut self, id: usize) -> bool {
+        self.stopping || self.member(id).give_way
+    }
+
+    /// The thread whose client has waited longest for nothing, taken out
+    /// of the silence queue, if it has waited [`LEAST_SILENCE`] or more;
+    /// otherwise how long until the first one will have.
+    fn longest_silent(
+        &mut self,
+    ) -> Result<usize, Duration> {
+        let &(since, id) =
+            self.silent.first().ok_or(LEAST_SILENCE)?;
+        let silent_for = since.elapsed();
+        if silent_for < LEAST_SILENCE {
+            return Err(LEAST_SILENCE - silent_for);
+        }
+        self.silent.remove(&(since, id));
+        Ok(id)
+    }
+
+    /// Asks a thread to give way, handing it `job` for afterwards. The
+    /// flag decides; shutting down the reading side only wakes the thread
+    /// sooner, where the OS does that: Linux and macOS. Windows promises
+    /// no such wake-up, and data that arrives after `SD_RECEIVE` resets
+    /// the connection (learn.microsoft.com/windows/win32/api/winsock/
+    /// nf-winsock-shutdown), so there the thread sees its flag at the end
+    /// of its slice.
+    fn ask(&mut self, id: usize, job: Option<Job>) {
+        let wake_by_shutdown = self.wake_by_shutdown;
+        let member = self.member(id);
+        member.give_way = true;
+        member.job = job;
+        member.wake.notify_one();
+        let socket = member.waiting_on.as_ref();
+        if let Some(socket) =
+            socket.filter(|_| wake_by_shutdown)
+        {
+            let _ =
+                socket.shutdown(std::net::Shutdown::Read);
+        }
+    }
+}
+
+/// Whether a `peek` or `read` ended only because its slice of time did,
+/// or a signal came: then the thread waits on.
+fn waits_on(error: &io::Error) -> bool {
+    common::is_timeout(error)
+        || error.kind() == ErrorKind::Interrupted
+}
+
+/// Whether there is room for one more thread: in the memory mappings
+/// that `vm.max_map_count` leaves (`mapped_room` threads), and in the
+/// address space (`ulimit -v`), which `try_reserve_exact` tests by asking
+/// for [`ADDRESS_SPACE_RESERVE`] and failing rather than aborting. The
+/// reserve is given back at once.
+fn room_for_a_thread(
+    threads: usize,
+    mapped_room: usize,
+) -> io::Result<()> {
+    let error = |message: &str| {
+        io::Error::new(
+            ErrorKind::OutOfMemory,
+            message.to_string(),
+        )
+    };
+    if threads >= mapped_room {
+        return Err(error(
+            "vm.max_map_count is nearly used up",
+        ));
+    }
+    let mut reserve = Vec::<u8>::new();
+    reserve
+        .try_reserve_exact(ADDRESS_SPACE_RESERVE)
+        .map_err(|_| error("the address space (ulimit -v) is nearly used up"))
+}
+
+/// How many more threads `vm.max_map_count` leaves room for, read once
+/// at start-up; without such a limit (not Linux), no bound.
+fn threads_the_mappings_allow() -> usize {
+    let read = |path| std::fs::read_to_string(path).ok();
+    let limit = read("/proc/sys/vm/max_map_count")
+        .and_then(|limit| {
+            limit.trim().parse::<usize>().ok()
+        });
+    let used = read("/proc/self/maps")
+        .map(|maps| maps.lines().count());
+    let free = limit.zip(used).map(|(limit, used)| {
+        limit.saturating_sub(used + MAPPINGS_SPARE)
+    });
+    free.map_or(usize::MAX, |free| {
+        free / MAPPINGS_PER_THREAD
+    })
 }
 
 // The path is spelled out so that the exercises, which bring this file in

@@ -14,11 +14,9 @@
 //! thread of the crew, a client that keeps us waiting here gives way to a
 //! newcomer when every thread is busy (see `client_crew.rs`).
 
-use std::io::Read as _;
+use std::io::{self, Read as _};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
-
-use crate::client_crew::{self, AfterAck};
 
 /// Read and throw away at most this much after answering...
 pub const DRAIN_BYTE_LIMIT: usize = 64 * 1024;
@@ -27,41 +25,45 @@ pub const DRAIN_TIME_LIMIT: Duration =
     Duration::from_secs(1);
 
 /// Sends FIN after everything written so far, waits (within limits) for
-/// the client to close its side, and closes.
+/// the client to close its side, and closes: for a thread of one's own, as
+/// in exercise 5's answer and the bench. The crew does the same with reads
+/// that give way to a newcomer when asked, so the server never calls this.
+#[allow(dead_code)]
 pub fn close(socket: TcpStream) {
-    if socket.shutdown(Shutdown::Write).is_err() {
-        return; // The connection is already gone.
-    }
-    let _ = client_crew::wait_after_ack(socket, drain);
+    if socket.shutdown(Shutdown::Write).is_ok() {
+        drain_within_the_time_limit(&socket);
+    } // Otherwise the connection is already gone.
 } // The socket is closed here, when it is dropped.
 
-/// Reads until the client's FIN, [`DRAIN_BYTE_LIMIT`] bytes or
-/// [`DRAIN_TIME_LIMIT`] (less if a newcomer waits for this thread),
-/// whichever comes first. Returns the bytes thrown away.
-pub fn drain(
-    mut socket: &TcpStream,
-    after_ack: &AfterAck<'_>,
+/// [`drain`] with plain reads, for at most [`DRAIN_TIME_LIMIT`].
+#[allow(dead_code)]
+fn drain_within_the_time_limit(
+    socket: &TcpStream,
 ) -> usize {
-    let deadline = Instant::now()
-        + after_ack.time_limit(DRAIN_TIME_LIMIT);
+    let deadline = Instant::now() + DRAIN_TIME_LIMIT;
+    drain(|buffer| {
+        let time_left = deadline
+            .saturating_duration_since(Instant::now());
+        if time_left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        socket.set_read_timeout(Some(time_left))?;
+        (&*socket).read(buffer)
+    })
+}
+
+/// Calls `read` until the client's FIN (`Ok(0)`), an error (a time limit,
+/// or a reset) or [`DRAIN_BYTE_LIMIT`] bytes, whichever comes first.
+/// Returns the bytes thrown away.
+pub fn drain(
+    mut read: impl FnMut(&mut [u8]) -> io::Result<usize>,
+) -> usize {
     let mut discarded = [0u8; 4096];
     let mut bytes_discarded = 0;
     while bytes_discarded <= DRAIN_BYTE_LIMIT {
-        let time_left = deadline
-            .saturating_duration_since(Instant::now());
-        if time_left.is_zero()
-            || socket
-                .set_read_timeout(Some(time_left))
-                .is_err()
-        {
-            break;
-        }
-        match socket.read(&mut discarded) {
+        match read(&mut discarded) {
             Ok(0) | Err(_) => break, // The client closed, or went away.
-            Ok(count) => {
-                bytes_discarded += count;
-                after_ack.heard_from_client();
-            }
+            Ok(count) => bytes_discarded += count,
         }
     }
     bytes_discarded
@@ -87,9 +89,6 @@ mod tests {
         (client, server)
     }
 
-    const OUTSIDE_A_CREW: AfterAck<'static> =
-        AfterAck::outside_a_crew();
-
     /// A client that keeps sending and never closes: the drain stops
     /// after 64 KiB, long before its second.
     #[test]
@@ -104,16 +103,15 @@ mod tests {
                 }
             }
         });
-        let started = Instant::now();
-        let discarded = drain(&server, &OUTSIDE_A_CREW);
-        let took = started.elapsed();
+        // Had the time limit come first, fewer bytes would be counted.
+        let discarded =
+            drain_within_the_time_limit(&server);
         assert!(
             (DRAIN_BYTE_LIMIT
                 ..DRAIN_BYTE_LIMIT + 4096 + 1)
                 .contains(&discarded),
             "{discarded} bytes"
         );
-        assert!(took < DRAIN_TIME_LIMIT, "{took:?}");
         drop(server);
         sender.join().expect("the sender ends");
     }
@@ -124,10 +122,12 @@ mod tests {
     fn the_drain_stops_after_its_time() {
         let (_client, server) = pair();
         let started = Instant::now();
-        let discarded = drain(&server, &OUTSIDE_A_CREW);
+        let discarded =
+            drain_within_the_time_limit(&server);
         let took = started.elapsed();
         assert_eq!(discarded, 0);
         assert!(took >= DRAIN_TIME_LIMIT, "{took:?}");
-        assert!(took < 3 * DRAIN_TIME_LIMIT, "{took:?}");
+        // Generous: a busy machine may wake us late.
+        assert!(took < 10 * DRAIN_TIME_LIMIT, "{took:?}");
     }
 }

@@ -65,3 +65,14 @@ pub fn no_thread(error: io::Error) -> anyhow::Error {
          container's task limit); raise the limit",
     )
 }
+
+/// Explains a server that has no file descriptor to spare for
+/// even one client.
+pub fn no_descriptor(error: io::Error) -> anyhow::Error {
+    common::hint(
+        anyhow::Error::new(error).context(
+            "no file descriptor is left for a client",
+        ),
+        "raise the limit on open files (ulimit -n)",
+    )
+}

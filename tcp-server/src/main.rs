@@ -20,7 +20,6 @@
 //! measured.
 
 mod accept_errors;
-mod address_space;
 mod client_crew;
 mod graceful_close;
 mod help;
@@ -79,6 +78,9 @@ fn run() -> anyhow::Result<()> {
     })?;
     // socket2's Socket becomes std's TcpListener.
     let server = TcpListener::from(server);
+    // Ours: is a file descriptor left for a client?
+    accept_errors::prove_a_spare_descriptor()
+        .map_err(help::no_descriptor)?;
     // Port 0 picks a port: print the one we got.
     say!("[*] Listening on {}", server.local_addr()?);
 
@@ -86,13 +88,13 @@ fn run() -> anyhow::Result<()> {
         arguments.max_clients.unwrap_or(MAX_CLIENTS);
     let mut crew = Crew::new(max_clients, arguments.wait)
         .map_err(help::no_thread)?;
-    let mut accept_errors = AcceptErrors::default();
+    let mut failed_accepts = AcceptErrors::default();
     loop {
         // client, addr = server.accept()
         let (client, address) = match server.accept() {
             Ok(accepted) => accepted,
             Err(error) => {
-                accept_errors.handle(error, &crew)?;
+                failed_accepts.handle(error, &crew)?;
                 continue;
             }
         };
@@ -107,7 +109,7 @@ fn run() -> anyhow::Result<()> {
 /// This is our client handling thread. An error ends up
 /// on one line of the log that names the client.
 fn handle_client(
-    mut client_socket: TcpStream,
+    mut client_socket: &TcpStream,
     address: SocketAddr,
 ) -> anyhow::Result<()> {
     // just print out what the client sends
@@ -131,8 +133,11 @@ fn handle_client(
     // know its peer.
     say!("{address}");
 
-    // client_socket.close(), once the client has had
-    // every byte (see graceful_close.rs).
-    graceful_close::close(client_socket);
+    // client_socket.close(), first half: FIN after
+    // ACK!. The crew finishes it once the client has
+    // had every byte (see graceful_close.rs).
+    client_socket
+        .shutdown(std::net::Shutdown::Write)
+        .context("could not close")?;
     Ok(())
 }
