@@ -88,16 +88,6 @@ mod speed;
 #[rustfmt::skip]
 #[path = "../../src/graceful_close.rs"]
 mod graceful_close;
-// Until the graceful close no longer asks the crew whether a newcomer
-// waits for its thread, the crew and what it uses come along, unused.
-#[allow(unused_imports, dead_code)]
-#[rustfmt::skip]
-#[path = "../../src/client_crew.rs"]
-mod client_crew;
-#[allow(dead_code)]
-#[rustfmt::skip]
-#[path = "../../src/address_space.rs"]
-mod address_space;
 
 use std::io::Write as _;
 use std::process::ExitCode;
