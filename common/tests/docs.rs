@@ -502,16 +502,19 @@ fn check_session(
         return;
     }
 
-    // With no server in the session, 9999 stands for a port nobody uses.
-    let unused_port = {
-        let socket = UdpSocket::bind("127.0.0.1:0")
-            .expect("loopback should bind");
-        socket
-            .local_addr()
-            .expect("bound")
-            .port()
-            .to_string()
-    };
+    // With no server in the session, 9999 stands for a port where nobody
+    // answers: a UDP socket kept bound and never read, while TCP finds
+    // nothing listening there. A closed UDP port would do on Linux and
+    // macOS, but Windows reports its "port unreachable" even to an
+    // unconnected socket (docs/udp-client.md, "Run it"): a silent socket
+    // gives the page's transcript on every system.
+    let silent_socket = UdpSocket::bind("127.0.0.1:0")
+        .expect("loopback should bind");
+    let unused_port = silent_socket
+        .local_addr()
+        .expect("bound")
+        .port()
+        .to_string();
     let mut server: Option<(Running, &Block)> = None;
     let mut server_lines = Vec::new();
     let mut port = unused_port;
@@ -584,6 +587,7 @@ fn check_session(
             &server_lines,
         );
     }
+    drop(silent_socket);
 }
 
 /// A server that has printed nothing for this long has finished a client.

@@ -1,20 +1,31 @@
 //! udp-client's exercises, and the peers that check them: an echo peer
-//! that records what it receives, and a port where nothing listens. Used
+//! that records what it receives, a peer whose answer comes from a
+//! stranger, and a port where nothing listens. Used
 //! by `tests/check.rs` and `tests/exercises.rs`.
 
 use std::net::UdpSocket;
-use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
+use common::PythonBytes;
+
 use crate::support::exercises::{
-    Exercise, first_error_line, transcript,
+    Exercise, Program, first_error_line,
+    python_bytes_value, transcript,
 };
-use crate::support::{DEADLINE, run_with_limit, text};
+use crate::support::{DEADLINE, text};
 
 pub const EXERCISES: &[Exercise] = &[
-    Exercise { number: 3, check: hears_port_unreachable },
-    Exercise { number: 4, check: three_datagrams },
+    Exercise {
+        number: 3,
+        check: hears_only_its_server,
+        still_running: "does it wait for a reply without a time limit?",
+    },
+    Exercise {
+        number: 4,
+        check: three_datagrams,
+        still_running: "does your loop stop when `recv_from` times out?",
+    },
 ];
 
 /// A peer on 127.0.0.1 that echoes each datagram to its sender until none
@@ -57,44 +68,98 @@ fn closed_port() -> String {
     socket.local_addr().expect("bound").port().to_string()
 } // The socket closes here, and the port with it.
 
-/// Exercise 3: with nothing listening, the program says so at once; with
-/// an echo peer, it still prints the echo.
-fn hears_port_unreachable(
-    program: &dyn Fn() -> Command,
+/// What the stranger of [`peer_with_a_stranger`] sends.
+const STRANGER_DATAGRAM: &[u8] = b"not from the server";
+
+/// A peer on 127.0.0.1 that never answers itself: when a datagram comes,
+/// a stranger, another socket on another port, answers it instead.
+/// Returns the peer's port, and a thread that ends once the stranger has
+/// sent (or no datagram came within [`DEADLINE`]).
+fn peer_with_a_stranger()
+-> (String, thread::JoinHandle<()>) {
+    let peer = UdpSocket::bind("127.0.0.1:0")
+        .expect("loopback should bind");
+    let stranger = UdpSocket::bind("127.0.0.1:0")
+        .expect("loopback should bind");
+    let port = peer
+        .local_addr()
+        .expect("bound")
+        .port()
+        .to_string();
+    let thread = thread::spawn(move || {
+        let _ = peer.set_read_timeout(Some(DEADLINE));
+        let mut datagram = [0u8; 4096];
+        if let Ok((_, sender)) =
+            peer.recv_from(&mut datagram)
+        {
+            let _ = stranger
+                .send_to(STRANGER_DATAGRAM, sender);
+        }
+    });
+    (port, thread)
+}
+
+/// Exercise 3: a stranger's datagram never reaches the program, which
+/// sends with `send`; the server's echo does; and with nothing listening
+/// it says so at once. A connected UDP socket takes datagrams from its
+/// peer only, and hears the peer's "port unreachable", on Linux, macOS
+/// and Windows alike (`man 2 connect`; Microsoft's `connect` page:
+/// <https://learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-connect>).
+fn hears_only_its_server(
+    program: &Program,
 ) -> Result<(), String> {
+    let (port, stranger) = peer_with_a_stranger();
+    let output =
+        program.run(&["-w", "1", "127.0.0.1", &port])?;
+    let _ = stranger.join();
+    let stopped = first_error_line(&output);
+    if text(&output.stdout).lines().any(|line| {
+        python_bytes_value(line).as_deref()
+            == Some(STRANGER_DATAGRAM)
+    }) {
+        return Err(format!(
+            "printed {}, a stranger's datagram; connect, so that only \
+             the server's replies get through",
+            PythonBytes(STRANGER_DATAGRAM)
+        ));
+    }
+    if stopped.starts_with("error: could not send") {
+        return Err("`send` failed, as the socket has no peer yet; call \
+                    `connect` before it"
+            .to_string());
+    }
+    if !stopped.starts_with("error: no reply from") {
+        return Err(format!(
+            "with a stranger sending, printed {:?}",
+            transcript(&output)
+        ));
+    }
+    // A run cannot tell `send_to` from `send` on Linux or Windows, but
+    // macOS refuses `send_to` on a connected socket, with EISCONN.
+    if program.source_text().contains(".send_to(") {
+        return Err("connected, but still sends with `send_to`; send with \
+                    `send`: macOS refuses `send_to` on a connected socket"
+            .to_string());
+    }
+    let (port, echoes) = echo_peer();
+    let output = program.run(&["127.0.0.1", &port])?;
+    let _ = echoes.join();
+    if transcript(&output) != "b'AAABBBCCC'\n" {
+        return Err(format!(
+            "with an echo server, printed {:?} rather than b'AAABBBCCC'",
+            transcript(&output)
+        ));
+    }
     let port = closed_port();
-    let output = run_with_limit(
-        program().args(["-w", "1", "127.0.0.1", &port]),
-        DEADLINE,
-    );
+    let output =
+        program.run(&["-w", "5", "127.0.0.1", &port])?;
     let expected = format!(
         "error: nothing is listening at 127.0.0.1:{port}\n\
          help: start one with `cargo run -p udp-client --example echo-server`\n"
     );
     if text(&output.stderr) != expected {
-        let stopped = first_error_line(&output);
-        return Err(
-            if stopped.starts_with("error: no reply from")
-            {
-                "waited for a reply; connect first to hear \"port unreachable\""
-                .to_string()
-            } else {
-                format!(
-                    "with nothing listening, printed {:?}",
-                    transcript(&output)
-                )
-            },
-        );
-    }
-    let (port, echoes) = echo_peer();
-    let output = run_with_limit(
-        program().args(["127.0.0.1", &port]),
-        DEADLINE,
-    );
-    let _ = echoes.join();
-    if transcript(&output) != "b'AAABBBCCC'\n" {
         return Err(format!(
-            "with an echo server, printed {:?} rather than b'AAABBBCCC'",
+            "with nothing listening, printed {:?}",
             transcript(&output)
         ));
     }
@@ -103,13 +168,15 @@ fn hears_port_unreachable(
 
 /// Exercise 4: three datagrams out, three back, one per line, and a count.
 fn three_datagrams(
-    program: &dyn Fn() -> Command,
+    program: &Program,
 ) -> Result<(), String> {
     let (port, echoes) = echo_peer();
-    let output = run_with_limit(
-        program().args(["-w", "0.5", "127.0.0.1", &port]),
-        DEADLINE,
-    );
+    let output = program.run(&[
+        "-w",
+        "0.5",
+        "127.0.0.1",
+        &port,
+    ])?;
     let received = echoes.join().unwrap_or_default();
     let sent: Vec<String> = received
         .iter()
