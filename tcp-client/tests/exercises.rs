@@ -33,6 +33,41 @@ const ATTEMPTS: &[Attempt] = &[
         patch: None,
         line: UNSOLVED[1],
     },
+    Attempt {
+        exercise: 1,
+        patch: Some("exercise-1-step-2"),
+        line: "exercise 1: does not compile yet: line 113: cannot find value `bytes_read` in this scope [E0425]",
+    },
+    Attempt {
+        exercise: 1,
+        patch: Some("exercise-1-step-3"),
+        line: "exercise 1: printed 4,096 of 6,216 bytes; keep reading until `read` returns 0",
+    },
+    Attempt {
+        exercise: 1,
+        patch: Some("exercise-1-no-break"),
+        line: "exercise 1: still running after 20 s: does your loop stop when `read` returns 0?",
+    },
+    Attempt {
+        exercise: 2,
+        patch: Some("exercise-2-step-2"),
+        line: "exercise 2: does not compile yet: line 84: cannot find value `REQUEST` in this scope [E0425]",
+    },
+    Attempt {
+        exercise: 2,
+        patch: Some("exercise-2-step-3"),
+        line: "exercise 2: sent `Host: google.com` to 127.0.0.1; it should say `Host: 127.0.0.1`",
+    },
+    Attempt {
+        exercise: 2,
+        patch: Some("exercise-2-step-4"),
+        line: "exercise 2: does not compile yet: line 88: cannot find value `request` in this scope [E0425]",
+    },
+    Attempt {
+        exercise: 2,
+        patch: Some("exercise-2-str-and-string"),
+        line: "exercise 2: does not compile yet: line 86: mismatched types: expected `&str`, found `String` [E0308]",
+    },
 ];
 
 /// Each starting point and each step alone is reported unsolved with its

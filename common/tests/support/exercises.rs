@@ -115,14 +115,93 @@ pub fn verdict(
     }
 }
 
-/// The line for an exercise that does not compile.
+/// The check's line for the example `name` of `package`, which `built`
+/// built from `source`; `file` is how the compiler names that file
+/// (`examples/NAME.rs`). A program that works but makes the compiler warn
+/// is not solved yet: a warning often points at what a step left behind.
+fn judge(
+    exercise: &Exercise,
+    built: &Built,
+    name: &str,
+    source: PathBuf,
+    file: &str,
+) -> Result<String, String> {
+    let number = exercise.number;
+    if built.failed.iter().any(|failed| failed == name) {
+        return Err(does_not_compile(
+            number,
+            &built.messages,
+            file,
+        ));
+    }
+    let program = target_folder()
+        .join("examples")
+        .join(binary_name(name));
+    let solved = verdict(exercise, program, source)?;
+    let warned = messages_about(&built.messages, file)
+        .iter()
+        .any(|message| {
+            message.trim_start().starts_with("warning")
+        });
+    if warned {
+        return Err(format!(
+            "exercise {number}: works, but the compiler warns about it \
+             (below); clear the warnings to finish"
+        ));
+    }
+    Ok(solved)
+}
+
+/// The line for an exercise that does not compile: the compiler's first
+/// error about `file`, such as `does not compile yet: line 105: cannot
+/// find value `bytes_read` in this scope [E0425]`. The whole error is
+/// shown under it.
 fn does_not_compile(
-    package: &str,
     number: u32,
+    messages: &[String],
+    file: &str,
 ) -> String {
+    let errors = messages_about(messages, file);
+    let Some(error) = errors.iter().find(|message| {
+        message.trim_start().starts_with("error")
+    }) else {
+        return format!(
+            "exercise {number}: does not compile yet; see the errors above"
+        );
+    };
+    let mut lines = error.lines().map(str::trim);
+    let headline = lines.next().unwrap_or_default();
+    // "error[E0425]: cannot find value ..." or "error: expected ..."
+    let (kind, what) = headline
+        .split_once(": ")
+        .unwrap_or((headline, ""));
+    let code = kind
+        .strip_prefix("error[")
+        .and_then(|code| code.strip_suffix(']'))
+        .map(|code| format!(" [{code}]"))
+        .unwrap_or_default();
+    // "   |   ^^^^^ expected `&str`, found `String`": what the compiler
+    // says at the spot.
+    let label = error
+        .lines()
+        .filter_map(|line| line.split_once('^'))
+        .map(|(_, rest)| {
+            rest.trim_start_matches(['^', '-']).trim()
+        })
+        .find(|label| !label.is_empty())
+        // "not found in this scope" only repeats the headline; a label
+        // that names something in backquotes adds to it.
+        .filter(|label| label.contains('`'))
+        .map(|label| format!(": {label}"))
+        .unwrap_or_default();
+    // "--> tcp-client/examples/exercise-1.rs:105:31"
+    let place = lines
+        .find_map(|line| line.strip_prefix("--> "))
+        .and_then(|place| place.split(':').nth(1))
+        .map(|line| format!("line {line}: "))
+        .unwrap_or_default();
     format!(
-        "exercise {number}: does not compile yet; \
-         `cargo run -p {package} --example exercise-{number}` shows why"
+        "exercise {number}: does not compile yet: {place}{what}{label}{code}"
     )
 }
 
@@ -141,18 +220,14 @@ pub fn check_main(exercises: &[Exercise]) -> ExitCode {
         let built =
             build(&root, package, &[example.as_str()]);
         let source = format!("examples/{example}.rs");
-        let line = if built.failed.contains(&example) {
-            Err(does_not_compile(package, number))
-        } else {
-            verdict(
-                exercise,
-                target_folder()
-                    .join("examples")
-                    .join(binary_name(&example)),
-                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join(&source),
-            )
-        };
+        let line = judge(
+            exercise,
+            &built,
+            &example,
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join(&source),
+            &source,
+        );
         all_solved &= line.is_ok();
         println!("{}", line.unwrap_or_else(|line| line));
         for message in
@@ -191,6 +266,7 @@ fn build(
         .current_dir(root)
         .args([
             "build",
+            "--quiet",
             "--keep-going",
             "--color",
             "never",
@@ -242,15 +318,36 @@ fn build(
             .map(|name| name.to_string())
             .collect();
     }
-    // Cargo separates the compiler's messages with blank lines.
-    let messages = stderr
-        .split("\n\n")
-        .map(|block| block.trim_matches('\n').to_string())
-        .filter(|block| {
-            block.starts_with("warning")
-                || block.starts_with("error")
+    // The compiler's messages are separated by blank lines. A `help:` or
+    // `note:` after a blank line belongs to the message before it.
+    // Cargo's own lines, which may follow a message without a blank line,
+    // go first.
+    let compiler_lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| {
+            !line.starts_with("error: could not compile")
+                && !line
+                    .starts_with("For more information")
+                && !line.starts_with("warning: `")
         })
         .collect();
+    let compiler_text = compiler_lines.join("\n");
+    let mut messages: Vec<String> = Vec::new();
+    for block in compiler_text.split("\n\n") {
+        let block = block.trim_matches('\n');
+        if block.starts_with("warning")
+            || block.starts_with("error")
+        {
+            messages.push(block.to_string());
+        } else if block.starts_with("help")
+            || block.starts_with("note")
+        {
+            if let Some(last) = messages.last_mut() {
+                last.push_str("\n\n");
+                last.push_str(block);
+            }
+        }
+    }
     Built { failed, messages }
 }
 
@@ -433,17 +530,15 @@ pub fn assert_attempts_and_answers(
                     && attempt.patch.is_none()),
             "exercise {number} needs an attempt for its starting point"
         );
+        let source =
+            format!("answers/exercise-{number}.rs");
         assert_eq!(
-            verdict(
+            judge(
                 exercise,
-                target_folder().join("examples").join(
-                    binary_name(&format!(
-                        "answer-{number}"
-                    ))
-                ),
-                manifest.join(format!(
-                    "answers/exercise-{number}.rs"
-                )),
+                &built,
+                &format!("answer-{number}"),
+                manifest.join(&source),
+                &source,
             ),
             Ok(format!("exercise {number}: solved"))
         );
@@ -470,7 +565,9 @@ pub fn assert_attempts_and_answers(
             "the committed starting point should read",
         );
         let (name, text) = match attempt.patch {
-            None => (format!("attempt-{number}"), start),
+            None => {
+                (format!("attempt-{number}-start"), start)
+            }
             Some(patch) => {
                 let path = manifest.join(format!(
                     "tests/steps/{patch}.patch"
@@ -487,10 +584,7 @@ pub fn assert_attempts_and_answers(
                         path.display()
                     )
                 });
-                (
-                    format!("attempt-{number}-{patch}"),
-                    text,
-                )
+                (format!("attempt-{patch}"), text)
             }
         };
         write_if_changed(
@@ -514,24 +608,18 @@ pub fn assert_attempts_and_answers(
                     let built = &built;
                     let committed = &committed;
                     scope.spawn(move || {
-                        if built.failed.contains(name) {
-                            return does_not_compile(
-                                package,
-                                attempt.exercise,
-                            );
-                        }
-                        let line = verdict(
+                        let file =
+                            format!("examples/{name}.rs");
+                        judge(
                             find(attempt.exercise),
-                            target_folder()
-                                .join("examples")
-                                .join(binary_name(name)),
-                            committed.join(package).join(
-                                format!(
-                                    "examples/{name}.rs"
-                                ),
-                            ),
-                        );
-                        line.unwrap_or_else(|line| line)
+                            built,
+                            name,
+                            committed
+                                .join(package)
+                                .join(&file),
+                            &file,
+                        )
+                        .unwrap_or_else(|line| line)
                     })
                 })
                 .collect();
