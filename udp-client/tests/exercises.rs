@@ -33,6 +33,36 @@ const ATTEMPTS: &[Attempt] = &[
         patch: None,
         line: UNSOLVED[1],
     },
+    Attempt {
+        exercise: 3,
+        patch: Some("exercise-3-step-2"),
+        line: "exercise 3: connected, but still sends with `send_to`; send with `send`: macOS refuses `send_to` on a connected socket",
+    },
+    Attempt {
+        exercise: 3,
+        patch: Some("exercise-3-step-3"),
+        line: "exercise 3: `send` failed, as the socket has no peer yet; call `connect` before it",
+    },
+    Attempt {
+        exercise: 4,
+        patch: Some("exercise-4-step-2"),
+        line: "exercise 4: printed 1 of the 3 datagrams that came back; keep calling `recv_from` until it times out",
+    },
+    Attempt {
+        exercise: 4,
+        patch: Some("exercise-4-step-3"),
+        line: "exercise 4: sent b'AAABBBCCC'; send b'one', b'two' and b'three', a datagram each",
+    },
+    Attempt {
+        exercise: 4,
+        patch: Some("exercise-4-step-4"),
+        line: "exercise 4: does not compile yet: line 75: cannot find value `datagrams_received` in this scope [E0425]",
+    },
+    Attempt {
+        exercise: 4,
+        patch: Some("exercise-4-leftover-note"),
+        line: "exercise 4: does not compile yet: line 90: cannot find value `sender_address` in this scope [E0425]",
+    },
 ];
 
 /// Each starting point and each step alone is reported unsolved with its

@@ -123,10 +123,21 @@ fn hears_only_its_server(
             PythonBytes(STRANGER_DATAGRAM)
         ));
     }
+    // A run cannot tell `send_to` from `send` on Linux or Windows, but
+    // macOS refuses `send_to` on a connected socket, with EISCONN.
+    let sends_to =
+        program.source_text().contains(".send_to(");
+    let still_sends_to = "connected, but still sends with `send_to`; send \
+                          with `send`: macOS refuses `send_to` on a \
+                          connected socket";
     if stopped.starts_with("error: could not send") {
-        return Err("`send` failed, as the socket has no peer yet; call \
-                    `connect` before it"
-            .to_string());
+        return Err(if sends_to {
+            still_sends_to.to_string()
+        } else {
+            "`send` failed, as the socket has no peer yet; call \
+             `connect` before it"
+                .to_string()
+        });
     }
     if !stopped.starts_with("error: no reply from") {
         return Err(format!(
@@ -134,12 +145,8 @@ fn hears_only_its_server(
             transcript(&output)
         ));
     }
-    // A run cannot tell `send_to` from `send` on Linux or Windows, but
-    // macOS refuses `send_to` on a connected socket, with EISCONN.
-    if program.source_text().contains(".send_to(") {
-        return Err("connected, but still sends with `send_to`; send with \
-                    `send`: macOS refuses `send_to` on a connected socket"
-            .to_string());
+    if sends_to {
+        return Err(still_sends_to.to_string());
     }
     let (port, echoes) = echo_peer();
     let output = program.run(&["127.0.0.1", &port])?;
