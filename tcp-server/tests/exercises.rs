@@ -33,6 +33,26 @@ const ATTEMPTS: &[Attempt] = &[
         patch: None,
         line: UNSOLVED[1],
     },
+    Attempt {
+        exercise: 5,
+        patch: Some("exercise-5-step-1"),
+        line: "exercise 5: does not compile yet: line 94: expected value, found module `accept_errors` [E0423]",
+    },
+    Attempt {
+        exercise: 5,
+        patch: Some("exercise-5-step-2"),
+        line: "exercise 5: a silent client was dropped to serve the next; give each its own thread",
+    },
+    Attempt {
+        exercise: 5,
+        patch: Some("exercise-5-step-3"),
+        line: "exercise 5: works, but the compiler warns about it (below); clear the warnings to finish",
+    },
+    Attempt {
+        exercise: 6,
+        patch: Some("exercise-6-whole-buffer"),
+        line: "exercise 6: sent back 1024 bytes for 6; send only the bytes that `read` filled in",
+    },
 ];
 
 /// Each starting point and each step alone is reported unsolved with its

@@ -489,7 +489,12 @@ pub struct Attempt {
 /// # edit PACKAGE/examples/exercise-N.rs as the page's step says, then
 /// git diff PACKAGE/examples/exercise-N.rs > PACKAGE/tests/steps/NAME.patch
 /// git restore PACKAGE/examples/exercise-N.rs
+/// git commit    # the test reads the starting points as committed
 /// ```
+///
+/// then run `cargo test -p PACKAGE --test exercises`: where a line differs,
+/// the failure lists what the check printed for each attempt, to read and
+/// paste into the package's `ATTEMPTS`.
 pub fn assert_attempts_and_answers(
     exercises: &[Exercise],
     attempts: &[Attempt],
