@@ -4,6 +4,7 @@
 //! by `tests/check.rs` and `tests/exercises.rs`.
 
 use std::net::UdpSocket;
+use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use crate::support::exercises::{
     Exercise, Program, first_error_line,
     python_bytes_value, transcript,
 };
-use crate::support::{DEADLINE, text};
+use crate::support::text;
 
 pub const EXERCISES: &[Exercise] = &[
     Exercise {
@@ -28,37 +29,84 @@ pub const EXERCISES: &[Exercise] = &[
     },
 ];
 
-/// A peer on 127.0.0.1 that echoes each datagram to its sender until none
-/// has come for a second. Returns its port, and a thread that gives back
-/// the datagrams it received.
-fn echo_peer()
--> (String, thread::JoinHandle<Vec<Vec<u8>>>) {
-    let peer = UdpSocket::bind("127.0.0.1:0")
-        .expect("loopback should bind");
-    let port = peer
-        .local_addr()
-        .expect("bound")
-        .port()
-        .to_string();
-    let echoes = thread::spawn(move || {
-        let mut received = Vec::new();
-        let mut datagram = [0u8; 4096];
-        // Until the first datagram, wait as long as a program may take to
-        // start; after it, a second of quiet means the program is done.
-        let _ = peer.set_read_timeout(Some(DEADLINE));
-        while let Ok((length, sender)) =
-            peer.recv_from(&mut datagram)
-        {
-            let _ =
-                peer.send_to(&datagram[..length], sender);
-            received.push(datagram[..length].to_vec());
+/// Who answers a datagram that reaches a [`Peer`].
+#[derive(Clone, Copy)]
+enum Answer {
+    /// The peer echoes it to its sender.
+    Echo,
+    /// A stranger, another socket on another port, sends
+    /// [`STRANGER_DATAGRAM`] to its sender.
+    FromAStranger,
+}
+
+/// What the stranger of [`Answer::FromAStranger`] sends.
+const STRANGER_DATAGRAM: &[u8] = b"not from the server";
+
+/// A peer on 127.0.0.1 that answers each datagram, until the check has
+/// seen the program end: it waits for that event, not for a quiet spell
+/// that a busy machine could make.
+struct Peer {
+    port: String,
+    done: mpsc::Sender<()>,
+    thread: thread::JoinHandle<Vec<Vec<u8>>>,
+}
+
+impl Peer {
+    fn start(answer: Answer) -> Peer {
+        let bind = || {
+            UdpSocket::bind("127.0.0.1:0")
+                .expect("loopback should bind")
+        };
+        let (peer, stranger) = (bind(), bind());
+        let port = peer
+            .local_addr()
+            .expect("bound")
+            .port()
+            .to_string();
+        let (done, program_ended) = mpsc::channel();
+        let thread = thread::spawn(move || {
+            let mut received = Vec::new();
+            let mut datagram = [0u8; 4096];
+            // Look up now and then to see whether the program has ended.
             let _ = peer.set_read_timeout(Some(
-                Duration::from_secs(1),
+                Duration::from_millis(50),
             ));
-        }
-        received
-    });
-    (port, echoes)
+            loop {
+                let Ok((length, sender)) =
+                    peer.recv_from(&mut datagram)
+                else {
+                    if matches!(
+                        program_ended.try_recv(),
+                        Err(mpsc::TryRecvError::Empty)
+                    ) {
+                        continue;
+                    }
+                    break;
+                };
+                let _ = match answer {
+                    Answer::Echo => peer.send_to(
+                        &datagram[..length],
+                        sender,
+                    ),
+                    Answer::FromAStranger => stranger
+                        .send_to(
+                            STRANGER_DATAGRAM,
+                            sender,
+                        ),
+                };
+                received
+                    .push(datagram[..length].to_vec());
+            }
+            received
+        });
+        Peer { port, done, thread }
+    }
+
+    /// The datagrams received, once the program has ended.
+    fn received(self) -> Vec<Vec<u8>> {
+        let _ = self.done.send(());
+        self.thread.join().unwrap_or_default()
+    }
 }
 
 /// A port on 127.0.0.1 where nothing listens: bound, read back, then freed.
@@ -67,37 +115,6 @@ fn closed_port() -> String {
         .expect("loopback should bind");
     socket.local_addr().expect("bound").port().to_string()
 } // The socket closes here, and the port with it.
-
-/// What the stranger of [`peer_with_a_stranger`] sends.
-const STRANGER_DATAGRAM: &[u8] = b"not from the server";
-
-/// A peer on 127.0.0.1 that never answers itself: when a datagram comes,
-/// a stranger, another socket on another port, answers it instead.
-/// Returns the peer's port, and a thread that ends once the stranger has
-/// sent (or no datagram came within [`DEADLINE`]).
-fn peer_with_a_stranger()
--> (String, thread::JoinHandle<()>) {
-    let peer = UdpSocket::bind("127.0.0.1:0")
-        .expect("loopback should bind");
-    let stranger = UdpSocket::bind("127.0.0.1:0")
-        .expect("loopback should bind");
-    let port = peer
-        .local_addr()
-        .expect("bound")
-        .port()
-        .to_string();
-    let thread = thread::spawn(move || {
-        let _ = peer.set_read_timeout(Some(DEADLINE));
-        let mut datagram = [0u8; 4096];
-        if let Ok((_, sender)) =
-            peer.recv_from(&mut datagram)
-        {
-            let _ = stranger
-                .send_to(STRANGER_DATAGRAM, sender);
-        }
-    });
-    (port, thread)
-}
 
 /// Exercise 3: a stranger's datagram never reaches the program, which
 /// sends with `send`; the server's echo does; and with nothing listening
@@ -108,10 +125,15 @@ fn peer_with_a_stranger()
 fn hears_only_its_server(
     program: &Program,
 ) -> Result<(), String> {
-    let (port, stranger) = peer_with_a_stranger();
-    let output =
-        program.run(&["-w", "1", "127.0.0.1", &port])?;
-    let _ = stranger.join();
+    let peer = Peer::start(Answer::FromAStranger);
+    let output = program.run(&[
+        "-w",
+        "1",
+        "127.0.0.1",
+        &peer.port,
+    ]);
+    peer.received();
+    let output = output?;
     let stopped = first_error_line(&output);
     if text(&output.stdout).lines().any(|line| {
         python_bytes_value(line).as_deref()
@@ -148,9 +170,10 @@ fn hears_only_its_server(
     if sends_to {
         return Err(still_sends_to.to_string());
     }
-    let (port, echoes) = echo_peer();
-    let output = program.run(&["127.0.0.1", &port])?;
-    let _ = echoes.join();
+    let peer = Peer::start(Answer::Echo);
+    let output = program.run(&["127.0.0.1", &peer.port]);
+    peer.received();
+    let output = output?;
     if transcript(&output) != "b'AAABBBCCC'\n" {
         return Err(format!(
             "with an echo server, printed {:?} rather than b'AAABBBCCC'",
@@ -177,14 +200,17 @@ fn hears_only_its_server(
 fn three_datagrams(
     program: &Program,
 ) -> Result<(), String> {
-    let (port, echoes) = echo_peer();
+    // -w 2: after the last echo, two seconds of quiet end the program,
+    // long enough that a busy machine's delays do not end it sooner.
+    let peer = Peer::start(Answer::Echo);
     let output = program.run(&[
         "-w",
-        "0.5",
+        "2",
         "127.0.0.1",
-        &port,
-    ])?;
-    let received = echoes.join().unwrap_or_default();
+        &peer.port,
+    ]);
+    let received = peer.received();
+    let output = output?;
     let sent: Vec<String> = received
         .iter()
         .map(|datagram| {
