@@ -724,6 +724,16 @@ fn committed_workspace() -> Option<PathBuf> {
         command.current_dir(&root).args(arguments);
         command
     };
+    // Is there git, and a commit? (`run_within` expects its program.)
+    let checkout =
+        git(&["rev-parse", "--verify", "HEAD"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+    if !checkout {
+        return None;
+    }
     // The files under the workspace's folder, named from there.
     let listing = run_within(
         &mut git(&["ls-tree", "-r", "-z", "HEAD"]),
@@ -748,6 +758,15 @@ fn committed_workspace() -> Option<PathBuf> {
                 .or_default()
                 .push(path.to_string());
         }
+    }
+    // A workspace unpacked inside some other repository has no
+    // files of its own there.
+    if !files
+        .values()
+        .flatten()
+        .any(|path| path == "Cargo.toml")
+    {
+        return None;
     }
     let mut cat = git(&["cat-file", "--batch"])
         .stdin(Stdio::piped())
