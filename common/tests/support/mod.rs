@@ -78,44 +78,6 @@ pub fn fresh_workspace_binaries() -> PathBuf {
         .clone()
 }
 
-/// An example program of the package under test, from
-/// `cargo test`'s build. A test runs as
-/// target/<profile>/deps/NAME-HASH, and the examples sit in
-/// target/<profile>/examples/. `cargo test -p PACKAGE`
-/// builds them first, but `cargo test --test NAME` does not:
-/// so a program older than its source fails the test rather
-/// than test old code.
-pub fn example(name: &str) -> Command {
-    let test_binary = std::env::current_exe()
-        .expect("the test should know its path");
-    let program = test_binary
-        .parent()
-        .and_then(std::path::Path::parent)
-        .expect("the test should sit in target/*/deps")
-        .join("examples")
-        .join(format!(
-            "{name}{}",
-            std::env::consts::EXE_SUFFIX
-        ));
-    let source =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("examples")
-            .join(format!("{name}.rs"));
-    let modified = |path: &std::path::Path| {
-        path.metadata()
-            .and_then(|data| data.modified())
-            .ok()
-    };
-    assert!(
-        modified(&program) >= modified(&source),
-        "{} is missing or older than its source; run cargo \
-         test -p {}",
-        program.display(),
-        env!("CARGO_PKG_NAME")
-    );
-    Command::new(program)
-}
-
 /// `python3`, if it is installed. Where it is missing the test prints that
 /// it was skipped, except under `CI=true`, where a missing python3 fails.
 pub fn python3(test_name: &str) -> Option<Command> {
