@@ -16,7 +16,7 @@ use support::exercises::{
 /// What `cargo test -p udp-client --test check` prints for the untouched
 /// starting points; the page shows these lines.
 const UNSOLVED: [&str; 2] = [
-    "exercise 3: printed b'not from the server', a stranger's datagram; connect, so that only the server's replies get through",
+    "exercise 3: printed a stranger's datagram; connect, to hear only the server",
     "exercise 4: sent b'AAABBBCCC'; send b'one', b'two' and b'three', a datagram each",
 ];
 

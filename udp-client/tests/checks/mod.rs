@@ -8,8 +8,6 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use common::PythonBytes;
-
 use crate::support::exercises::{
     Exercise, Program, first_error_line,
     python_bytes_value, transcript,
@@ -139,11 +137,9 @@ fn hears_only_its_server(
         python_bytes_value(line).as_deref()
             == Some(STRANGER_DATAGRAM)
     }) {
-        return Err(format!(
-            "printed {}, a stranger's datagram; connect, so that only \
-             the server's replies get through",
-            PythonBytes(STRANGER_DATAGRAM)
-        ));
+        return Err("printed a stranger's datagram; connect, to hear only \
+                    the server"
+            .to_string());
     }
     // A run cannot tell `send_to` from `send` on Linux or Windows, but
     // macOS refuses `send_to` on a connected socket, with EISCONN.
