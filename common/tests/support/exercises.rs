@@ -35,14 +35,16 @@ pub struct Exercise {
     /// missing, in the learner's words.
     pub check:
         fn(program: &Program) -> Result<(), String>,
-    /// What to ask when the program is still running after [`DEADLINE`].
+    /// What to ask when the program is still running after [`DEADLINE`]
+    /// (`Program::run`). A server runs until its check stops it, and has
+    /// nothing to ask.
     pub still_running: &'static str,
 }
 
 /// A learner's program, built, with the source it was built from.
 pub struct Program {
-    pub path: PathBuf,
-    pub source: PathBuf,
+    path: PathBuf,
+    source: PathBuf,
     still_running: &'static str,
 }
 

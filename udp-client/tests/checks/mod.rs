@@ -176,6 +176,11 @@ fn hears_only_its_server(
             transcript(&output)
         ));
     }
+    // The closed port's "port unreachable" reaches a connected socket
+    // as ECONNREFUSED on Linux and macOS, and as WSAECONNRESET on
+    // Windows (Microsoft's `recvfrom` page:
+    // <https://learn.microsoft.com/en-us/windows/win32/api/winsock/nf-winsock-recvfrom>);
+    // udp-client's help.rs reads both as "nothing is listening".
     let port = closed_port();
     let output =
         program.run(&["-w", "5", "127.0.0.1", &port])?;
