@@ -362,9 +362,12 @@ fn messages_about(
     messages
         .iter()
         .filter(|message| {
+            // Windows writes the path with backslashes.
             message.lines().any(|line| {
                 line.trim_start().starts_with("-->")
-                    && line.contains(source)
+                    && line
+                        .replace('\\', "/")
+                        .contains(source)
             })
         })
         .map(|message| {
