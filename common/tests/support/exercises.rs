@@ -168,7 +168,7 @@ fn does_not_compile(
         message.trim_start().starts_with("error")
     }) else {
         return format!(
-            "exercise {number}: does not compile yet; see the errors above"
+            "exercise {number}: does not compile yet; see the errors below"
         );
     };
     let mut lines = error.lines().map(str::trim);
