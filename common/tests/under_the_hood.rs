@@ -65,11 +65,12 @@ const REQUEST_FIRST_PART: &[u8] = b"GET / HTTP/1.1\r\n";
 const REQUEST_SECOND_PART: &[u8] =
     b"Host: google.com\r\n\r\n";
 
-/// Long enough for a server to finish with a client after the
-/// client has seen the end of the reply.
+/// After the trace shows that a server closed a client's socket, the
+/// time its thread gets to go back to waiting for the next client.
 const SETTLE_TIME: Duration = Duration::from_millis(200);
 
-/// A capture that has seen no packet for this long is complete.
+/// Once a capture holds every packet the page shows, one that has
+/// seen no packet more for this long is complete.
 const QUIET_TIME: Duration = Duration::from_millis(300);
 
 /// The system calls of each program match the page.
@@ -263,7 +264,12 @@ fn packets_match_the_page() {
             _ => send_in_two_writes(*address),
         }
     }
-    let lines = capture.finish();
+    // Each exchange's packets, as many as the page shows for it.
+    let expected = page_listings("tcpdump")
+        .values()
+        .map(|shown| essential_packets(shown).len())
+        .sum();
+    let lines = capture.finish(expected);
     let mut listings = BTreeMap::new();
     for (name, address) in addresses {
         let packets: Vec<String> = lines
@@ -437,10 +443,30 @@ fn strace_server(
     let address =
         Running::address_from(&strace.next_line());
     for _ in 0..2 {
-        support::exchange(address, REQUEST);
+        let (client, reply) =
+            support::exchange_from(address, REQUEST);
+        reply.expect("the reply should end cleanly");
         let _ = strace.next_lines(2); // "Accepted ..." and "Received ..."
-        // Let the server's thread close the connection and wait for
-        // the next client, so that a crew can reuse it.
+        // Wait until the server's thread has closed this client's
+        // socket, as the trace shows (strace writes each call as it
+        // happens), so that a crew can give the next client the same
+        // thread; then a moment for the thread to wait again.
+        let closed = format!("->{client}]>) = 0");
+        let started = Instant::now();
+        while !std::fs::read_to_string(&trace_file)
+            .unwrap_or_default()
+            .lines()
+            .any(|line| {
+                line.contains("close(")
+                    && line.contains(&closed)
+            })
+        {
+            assert!(
+                started.elapsed() < DEADLINE,
+                "the server never closed {client}"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
         thread::sleep(SETTLE_TIME);
     }
     // Killing strace would let the server run on, so kill the
@@ -492,10 +518,16 @@ fn send_in_two_writes(address: SocketAddr) {
         .expect("the first part");
     let mut reply = [0u8; 4];
     stream.read_exact(&mut reply).expect("ACK!");
-    // Give the server time to close, as a slow network would.
-    thread::sleep(SETTLE_TIME);
-    // The Python server has closed by now, and answers this with a
-    // reset; tcp-server is still reading, and takes it.
+    // Wait for the server's FIN, the end of what it sends: then the
+    // Python server has closed its socket, and answers the rest with
+    // a reset, while tcp-server has only shut down its sending side,
+    // and takes the rest.
+    let mut end = [0u8; 1];
+    assert_eq!(
+        stream.read(&mut end).ok(),
+        Some(0),
+        "the server should end its side after ACK!"
+    );
     let _ = stream.write_all(REQUEST_SECOND_PART);
     let mut rest = Vec::new();
     let _ = stream.read_to_end(&mut rest);
@@ -560,10 +592,28 @@ impl Capture {
         Some(Capture { child, lines })
     }
 
-    /// The packets seen, once no more arrive; stops `tcpdump`.
-    fn finish(self) -> Vec<String> {
-        let started = Instant::now();
+    /// The packets seen: at least `expected` that are more than a
+    /// bare acknowledgement, if they come within [`DEADLINE`], then
+    /// any more until none has come for [`QUIET_TIME`]. Stops
+    /// `tcpdump`.
+    fn finish(self, expected: usize) -> Vec<String> {
         let mut lines = Vec::new();
+        let mut essential = 0;
+        while essential < expected {
+            let Ok(line) =
+                self.lines.recv_timeout(DEADLINE)
+            else {
+                break;
+            };
+            // A bare acknowledgement comes and goes with timing.
+            if !(line.contains("Flags [.],")
+                && line.ends_with("length 0"))
+            {
+                essential += 1;
+            }
+            lines.push(line);
+        }
+        let started = Instant::now();
         while let Ok(line) =
             self.lines.recv_timeout(QUIET_TIME)
         {

@@ -1,6 +1,7 @@
-//! The checker of tcp-server's exercises, both ways: each untouched
-//! starting point in `examples/` is reported unsolved, with the line that
-//! docs/tcp-server.md shows, and each answer in `answers/` is solved.
+//! The checker of tcp-server's exercises, both ways: each starting point as
+//! committed, and each step of the page done alone, is reported unsolved
+//! with the line this file lists, and each answer in `answers/` is solved.
+//! The learner's own `examples/` are never read: they may be solved.
 
 #[path = "../../common/tests/support/mod.rs"]
 mod support;
@@ -8,22 +9,59 @@ mod support;
 mod checks;
 
 use support::exercises::{
-    assert_page_shows, assert_starting_points_and_answers,
+    Attempt, assert_attempts_and_answers,
+    assert_page_shows,
 };
 
 /// What `cargo test -p tcp-server --test check` prints for the untouched
-/// starting points.
+/// starting points; the page shows these lines.
 const UNSOLVED: [&str; 2] = [
     "exercise 5: a silent client was dropped to serve the next; give each its own thread",
     "exercise 6: sent b'Hello!', got b'ACK!'; send back the bytes you received",
 ];
 
-/// Each starting point is reported unsolved, and each answer solved.
+/// The starting points, each step of the page done alone
+/// (`tests/steps/NAME.patch`), and the line the check prints for each.
+const ATTEMPTS: &[Attempt] = &[
+    Attempt {
+        exercise: 5,
+        patch: None,
+        line: UNSOLVED[0],
+    },
+    Attempt {
+        exercise: 6,
+        patch: None,
+        line: UNSOLVED[1],
+    },
+    Attempt {
+        exercise: 5,
+        patch: Some("exercise-5-step-1"),
+        line: "exercise 5: does not compile yet: line 94: expected value, found module `accept_errors` [E0423]",
+    },
+    Attempt {
+        exercise: 5,
+        patch: Some("exercise-5-step-2"),
+        line: "exercise 5: a silent client was dropped to serve the next; give each its own thread",
+    },
+    Attempt {
+        exercise: 5,
+        patch: Some("exercise-5-step-3"),
+        line: "exercise 5: works, but the compiler warns about it (below); clear the warnings to finish",
+    },
+    Attempt {
+        exercise: 6,
+        patch: Some("exercise-6-whole-buffer"),
+        line: "exercise 6: sent back 1024 bytes for 6; send only the bytes that `read` filled in",
+    },
+];
+
+/// Each starting point and each step alone is reported unsolved with its
+/// line, and each answer solved.
 #[test]
-fn the_check_tells_starting_points_from_answers() {
-    assert_starting_points_and_answers(
+fn the_check_tells_every_attempt_from_the_answers() {
+    assert_attempts_and_answers(
         checks::EXERCISES,
-        &UNSOLVED,
+        ATTEMPTS,
     );
 }
 

@@ -1,11 +1,10 @@
-//! Exercise 3: hear "port unreachable".
+//! Exercise 3: hear only your server.
 //!
-//! This is udp-client's `src/main.rs`, ready for you to change. With nothing
-//! listening at the target, it waits until `-w` runs out: the system's
-//! "port unreachable" answer never reaches an unconnected UDP socket on
-//! Linux or macOS. Call `connect` on the socket before sending, and send
-//! with `send`, which needs no address. Then it hears at once that nothing
-//! is listening.
+//! This is udp-client's `src/main.rs`, ready for you to change. It prints
+//! the first datagram that comes, whoever sent it. Call `connect` on the
+//! socket before sending, and send with `send`, which needs no address.
+//! Then the system lets through only the server's datagrams, and tells
+//! you at once when nothing listens there.
 //!
 //!     cargo test -p udp-client --test check       # what is still missing
 //!     git restore udp-client/examples/exercise-3.rs     # start over
@@ -53,9 +52,9 @@ fn run() -> anyhow::Result<()> {
     let client = UdpSocket::from(client);
 
     // Python: client.connect((target_host, target_port)).
-    // For UDP this sends nothing: the system only records
-    // the peer. Then `send` goes there, and the system's
-    // "port unreachable" answer reaches us as an error.
+    // For UDP this sends nothing: the system records the
+    // peer, drops datagrams from anyone else, and reports
+    // the peer's "port unreachable" answer as an error.
     client.connect(target_address)?;
 
     // send some data: one whole datagram, to the peer we

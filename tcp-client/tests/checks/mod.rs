@@ -5,19 +5,26 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::support::exercises::{
-    Exercise, first_error_line, python_bytes_value,
-    thousands,
+    Exercise, Program, first_error_line,
+    python_bytes_value, thousands,
 };
-use crate::support::{DEADLINE, run_with_limit, text};
+use crate::support::{DEADLINE, text};
 
 pub const EXERCISES: &[Exercise] = &[
-    Exercise { number: 1, check: gets_the_whole_page },
-    Exercise { number: 2, check: names_the_host },
+    Exercise {
+        number: 1,
+        check: gets_the_whole_page,
+        still_running: "does your loop stop when `read` returns 0?",
+    },
+    Exercise {
+        number: 2,
+        check: names_the_host,
+        still_running: "does it wait for something that never comes?",
+    },
 ];
 
 /// The page the web server sends, headers and all: 6,210 bytes, of which
@@ -125,14 +132,12 @@ fn answer_ack(connection: &mut TcpStream) {
 
 /// Exercise 1: the program prints the whole page, once.
 fn gets_the_whole_page(
-    program: &dyn Fn() -> Command,
+    program: &Program,
 ) -> Result<(), String> {
     let (port, server) =
         peer("127.0.0.1:0", serve_the_page);
-    let output = run_with_limit(
-        program().args(["-w", "5", "127.0.0.1", &port]),
-        DEADLINE,
-    );
+    let output =
+        program.run(&["-w", "5", "127.0.0.1", &port])?;
     let _ = server.join();
     if !output.status.success() {
         return Err(format!(
@@ -166,17 +171,14 @@ fn gets_the_whole_page(
 
 /// Exercise 2: the Host line names the host, in brackets for IPv6.
 fn names_the_host(
-    program: &dyn Fn() -> Command,
+    program: &Program,
 ) -> Result<(), String> {
     for (listen_on, host, header) in [
         ("127.0.0.1:0", "127.0.0.1", "Host: 127.0.0.1"),
         ("[::1]:0", "::1", "Host: [::1]"),
     ] {
         let (port, server) = peer(listen_on, answer_ack);
-        let output = run_with_limit(
-            program().args([host, &port]),
-            DEADLINE,
-        );
+        let output = program.run(&[host, &port])?;
         let request = server.join().unwrap_or_default();
         let request = String::from_utf8_lossy(&request);
         let expected =

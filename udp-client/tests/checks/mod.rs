@@ -1,53 +1,110 @@
 //! udp-client's exercises, and the peers that check them: an echo peer
-//! that records what it receives, and a port where nothing listens. Used
+//! that records what it receives, a peer whose answer comes from a
+//! stranger, and a port where nothing listens. Used
 //! by `tests/check.rs` and `tests/exercises.rs`.
 
 use std::net::UdpSocket;
-use std::process::Command;
+use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use crate::support::exercises::{
-    Exercise, first_error_line, transcript,
+    Exercise, Program, first_error_line,
+    python_bytes_value, transcript,
 };
-use crate::support::{DEADLINE, run_with_limit, text};
+use crate::support::text;
 
 pub const EXERCISES: &[Exercise] = &[
-    Exercise { number: 3, check: hears_port_unreachable },
-    Exercise { number: 4, check: three_datagrams },
+    Exercise {
+        number: 3,
+        check: hears_only_its_server,
+        still_running: "does it wait for a reply without a time limit?",
+    },
+    Exercise {
+        number: 4,
+        check: three_datagrams,
+        still_running: "does your loop stop when `recv_from` times out?",
+    },
 ];
 
-/// A peer on 127.0.0.1 that echoes each datagram to its sender until none
-/// has come for a second. Returns its port, and a thread that gives back
-/// the datagrams it received.
-fn echo_peer()
--> (String, thread::JoinHandle<Vec<Vec<u8>>>) {
-    let peer = UdpSocket::bind("127.0.0.1:0")
-        .expect("loopback should bind");
-    let port = peer
-        .local_addr()
-        .expect("bound")
-        .port()
-        .to_string();
-    let echoes = thread::spawn(move || {
-        let mut received = Vec::new();
-        let mut datagram = [0u8; 4096];
-        // Until the first datagram, wait as long as a program may take to
-        // start; after it, a second of quiet means the program is done.
-        let _ = peer.set_read_timeout(Some(DEADLINE));
-        while let Ok((length, sender)) =
-            peer.recv_from(&mut datagram)
-        {
-            let _ =
-                peer.send_to(&datagram[..length], sender);
-            received.push(datagram[..length].to_vec());
+/// Who answers a datagram that reaches a [`Peer`].
+#[derive(Clone, Copy)]
+enum Answer {
+    /// The peer echoes it to its sender.
+    Echo,
+    /// A stranger, another socket on another port, sends
+    /// [`STRANGER_DATAGRAM`] to its sender.
+    FromAStranger,
+}
+
+/// What the stranger of [`Answer::FromAStranger`] sends.
+const STRANGER_DATAGRAM: &[u8] = b"not from the server";
+
+/// A peer on 127.0.0.1 that answers each datagram, until the check has
+/// seen the program end: it waits for that event, not for a quiet spell
+/// that a busy machine could make.
+struct Peer {
+    port: String,
+    done: mpsc::Sender<()>,
+    thread: thread::JoinHandle<Vec<Vec<u8>>>,
+}
+
+impl Peer {
+    fn start(answer: Answer) -> Peer {
+        let bind = || {
+            UdpSocket::bind("127.0.0.1:0")
+                .expect("loopback should bind")
+        };
+        let (peer, stranger) = (bind(), bind());
+        let port = peer
+            .local_addr()
+            .expect("bound")
+            .port()
+            .to_string();
+        let (done, program_ended) = mpsc::channel();
+        let thread = thread::spawn(move || {
+            let mut received = Vec::new();
+            let mut datagram = [0u8; 4096];
+            // Look up now and then to see whether the program has ended.
             let _ = peer.set_read_timeout(Some(
-                Duration::from_secs(1),
+                Duration::from_millis(50),
             ));
-        }
-        received
-    });
-    (port, echoes)
+            loop {
+                let Ok((length, sender)) =
+                    peer.recv_from(&mut datagram)
+                else {
+                    if matches!(
+                        program_ended.try_recv(),
+                        Err(mpsc::TryRecvError::Empty)
+                    ) {
+                        continue;
+                    }
+                    break;
+                };
+                let _ = match answer {
+                    Answer::Echo => peer.send_to(
+                        &datagram[..length],
+                        sender,
+                    ),
+                    Answer::FromAStranger => stranger
+                        .send_to(
+                            STRANGER_DATAGRAM,
+                            sender,
+                        ),
+                };
+                received
+                    .push(datagram[..length].to_vec());
+            }
+            received
+        });
+        Peer { port, done, thread }
+    }
+
+    /// The datagrams received, once the program has ended.
+    fn received(self) -> Vec<Vec<u8>> {
+        let _ = self.done.send(());
+        self.thread.join().unwrap_or_default()
+    }
 }
 
 /// A port on 127.0.0.1 where nothing listens: bound, read back, then freed.
@@ -57,44 +114,83 @@ fn closed_port() -> String {
     socket.local_addr().expect("bound").port().to_string()
 } // The socket closes here, and the port with it.
 
-/// Exercise 3: with nothing listening, the program says so at once; with
-/// an echo peer, it still prints the echo.
-fn hears_port_unreachable(
-    program: &dyn Fn() -> Command,
+/// Exercise 3: a stranger's datagram never reaches the program, which
+/// sends with `send`; the server's echo does; and with nothing listening
+/// it says so at once. A connected UDP socket takes datagrams from its
+/// peer only, and hears the peer's "port unreachable", on Linux, macOS
+/// and Windows alike (`man 2 connect`; Microsoft's `connect` page:
+/// <https://learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-connect>).
+fn hears_only_its_server(
+    program: &Program,
 ) -> Result<(), String> {
+    let peer = Peer::start(Answer::FromAStranger);
+    let output = program.run(&[
+        "-w",
+        "1",
+        "127.0.0.1",
+        &peer.port,
+    ]);
+    peer.received();
+    let output = output?;
+    let stopped = first_error_line(&output);
+    if text(&output.stdout).lines().any(|line| {
+        python_bytes_value(line).as_deref()
+            == Some(STRANGER_DATAGRAM)
+    }) {
+        return Err("printed a stranger's datagram; connect, to hear only \
+                    the server"
+            .to_string());
+    }
+    // A run cannot tell `send_to` from `send` on Linux or Windows, but
+    // macOS refuses `send_to` on a connected socket, with EISCONN.
+    let sends_to =
+        program.source_text().contains(".send_to(");
+    let still_sends_to = "connected, but still sends with `send_to`; send \
+                          with `send`: macOS refuses `send_to` on a \
+                          connected socket";
+    if stopped.starts_with("error: could not send") {
+        return Err(if sends_to {
+            still_sends_to.to_string()
+        } else {
+            "`send` failed, as the socket has no peer yet; call \
+             `connect` before it"
+                .to_string()
+        });
+    }
+    if !stopped.starts_with("error: no reply from") {
+        return Err(format!(
+            "with a stranger sending, printed {:?}",
+            transcript(&output)
+        ));
+    }
+    if sends_to {
+        return Err(still_sends_to.to_string());
+    }
+    let peer = Peer::start(Answer::Echo);
+    let output = program.run(&["127.0.0.1", &peer.port]);
+    peer.received();
+    let output = output?;
+    if transcript(&output) != "b'AAABBBCCC'\n" {
+        return Err(format!(
+            "with an echo server, printed {:?} rather than b'AAABBBCCC'",
+            transcript(&output)
+        ));
+    }
+    // The closed port's "port unreachable" reaches a connected socket
+    // as ECONNREFUSED on Linux and macOS, and as WSAECONNRESET on
+    // Windows (Microsoft's `recvfrom` page:
+    // <https://learn.microsoft.com/en-us/windows/win32/api/winsock/nf-winsock-recvfrom>);
+    // udp-client's help.rs reads both as "nothing is listening".
     let port = closed_port();
-    let output = run_with_limit(
-        program().args(["-w", "1", "127.0.0.1", &port]),
-        DEADLINE,
-    );
+    let output =
+        program.run(&["-w", "5", "127.0.0.1", &port])?;
     let expected = format!(
         "error: nothing is listening at 127.0.0.1:{port}\n\
          help: start one with `cargo run -p udp-client --example echo-server`\n"
     );
     if text(&output.stderr) != expected {
-        let stopped = first_error_line(&output);
-        return Err(
-            if stopped.starts_with("error: no reply from")
-            {
-                "waited for a reply; connect first to hear \"port unreachable\""
-                .to_string()
-            } else {
-                format!(
-                    "with nothing listening, printed {:?}",
-                    transcript(&output)
-                )
-            },
-        );
-    }
-    let (port, echoes) = echo_peer();
-    let output = run_with_limit(
-        program().args(["127.0.0.1", &port]),
-        DEADLINE,
-    );
-    let _ = echoes.join();
-    if transcript(&output) != "b'AAABBBCCC'\n" {
         return Err(format!(
-            "with an echo server, printed {:?} rather than b'AAABBBCCC'",
+            "with nothing listening, printed {:?}",
             transcript(&output)
         ));
     }
@@ -103,14 +199,19 @@ fn hears_port_unreachable(
 
 /// Exercise 4: three datagrams out, three back, one per line, and a count.
 fn three_datagrams(
-    program: &dyn Fn() -> Command,
+    program: &Program,
 ) -> Result<(), String> {
-    let (port, echoes) = echo_peer();
-    let output = run_with_limit(
-        program().args(["-w", "0.5", "127.0.0.1", &port]),
-        DEADLINE,
-    );
-    let received = echoes.join().unwrap_or_default();
+    // -w 2: after the last echo, two seconds of quiet end the program,
+    // long enough that a busy machine's delays do not end it sooner.
+    let peer = Peer::start(Answer::Echo);
+    let output = program.run(&[
+        "-w",
+        "2",
+        "127.0.0.1",
+        &peer.port,
+    ]);
+    let received = peer.received();
+    let output = output?;
     let sent: Vec<String> = received
         .iter()
         .map(|datagram| {
