@@ -17,7 +17,7 @@ const LISTEN_BACKLOG: u32 = 1024;
 
 /// `socket()`, `SO_REUSEADDR`, `bind()` and `listen()`: a socket that is
 /// ready to accept on `bind_address`. It is non-blocking, as tokio needs.
-pub fn bind_and_listen(
+pub fn listen_on(
     bind_address: SocketAddr,
 ) -> anyhow::Result<TcpListener> {
     let server = match bind_address {

@@ -61,8 +61,7 @@ async fn run() -> anyhow::Result<()> {
     // server = await asyncio.start_server(
     //     handle_client, bind_ip, bind_port)
     // makes a socket, binds and listens (listening.rs).
-    let server =
-        listening::bind_and_listen(bind_address)?;
+    let server = listening::listen_on(bind_address)?;
     // Port 0 picks a port: print the one we got.
     say!("[*] Listening on {}", server.local_addr()?);
 
