@@ -32,7 +32,9 @@ pub async fn close(mut client: TcpStream) {
         return; // The connection is already gone.
     }
     let drain = async {
-        let mut discarded = [0u8; 4096];
+        // On the heap, made only now: an array here would make every
+        // task 4 KiB larger, even while it waits for its first byte.
+        let mut discarded = vec![0u8; 4096];
         let mut bytes_discarded = 0;
         while bytes_discarded <= DRAIN_BYTE_LIMIT {
             match client.read(&mut discarded).await {
