@@ -55,13 +55,14 @@ async fn main() -> ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let arguments = help::PROGRAM.parse();
-    let bind_address =
-        common::lookup(&arguments.host, arguments.port)?
-            [0];
+    // IPv4 first, if the name has both. (The list is
+    // never empty: lookup fails instead.)
+    let bind_addresses =
+        common::lookup(&arguments.host, arguments.port)?;
     // server = await asyncio.start_server(
     //     handle_client, bind_ip, bind_port)
     // makes a socket, binds and listens (listening.rs).
-    let server = listening::listen_on(bind_address)?;
+    let server = listening::listen_on(bind_addresses[0])?;
     // Port 0 picks a port: print the one we got.
     say!("[*] Listening on {}", server.local_addr()?);
 
