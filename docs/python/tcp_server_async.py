@@ -21,8 +21,8 @@ if len(sys.argv) > 2:
     bind_port = int(sys.argv[2])
 
 
-# this is our client handling task: asyncio
-# runs one for each client that connects
+# this is our client handling task:
+# asyncio runs one for each client
 async def handle_client(reader, writer):
     addr = writer.get_extra_info("peername")
     print("[*] Accepted connection from:"
@@ -45,11 +45,12 @@ async def main():
     server = await asyncio.start_server(
         handle_client, bind_ip, bind_port)
 
-    # which port did port 0 pick? flush: say it at once,
-    # even into a pipe
-    ip, port = server.sockets[0].getsockname()[:2]
-    print("[*] Listening on %s:%d" % (ip, port),
-          flush=True)
+    # which port did port 0 pick? flush:
+    # print it at once, even into a pipe
+    listener = server.sockets[0]
+    ip, port = listener.getsockname()[:2]
+    print("[*] Listening on %s:%d"
+          % (ip, port), flush=True)
 
     async with server:
         await server.serve_forever()
