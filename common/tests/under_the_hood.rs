@@ -431,38 +431,7 @@ fn strace_server(
         // the next client, so that a crew can reuse it.
         thread::sleep(SETTLE_TIME);
     }
-    // Killing strace would let the server run on, so kill the
-    // server, strace's child, and let strace finish on its own.
-    let children = format!(
-        "/proc/{0}/task/{0}/children",
-        strace.id()
-    );
-    let server_id = std::fs::read_to_string(&children)
-        .unwrap_or_else(|error| {
-            panic!("{children}: {error}")
-        });
-    let server_id = server_id.trim();
-    let killed = Command::new("kill")
-        .args(["-KILL", server_id])
-        .status()
-        .expect("kill should run");
-    assert!(
-        killed.success(),
-        "could not stop the server {server_id}"
-    );
-    let started = Instant::now();
-    let mut strace = strace;
-    while strace.is_running() {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "strace did not stop"
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-    let raw = std::fs::read_to_string(&trace_file)
-        .expect("a trace");
-    let _ = std::fs::remove_file(&trace_file);
-    listing(&raw)
+    listing(&stop_traced_server(strace, &trace_file))
 }
 
 /// Sends the request in two writes, the second after the reply
@@ -1512,37 +1481,7 @@ fn strace_concurrent_clients(
     }
     drop(clients);
     thread::sleep(SETTLE_TIME);
-    // Killing strace would let the server run on: kill the server, its
-    // child, and let strace end on its own.
-    let children = format!(
-        "/proc/{0}/task/{0}/children",
-        strace.id()
-    );
-    let server_id = std::fs::read_to_string(&children)
-        .unwrap_or_else(|error| {
-            panic!("{children}: {error}")
-        });
-    let killed = Command::new("kill")
-        .args(["-KILL", server_id.trim()])
-        .status()
-        .expect("kill should run");
-    assert!(
-        killed.success(),
-        "could not stop the server {server_id}"
-    );
-    let started = Instant::now();
-    let mut strace = strace;
-    while strace.is_running() {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "strace did not stop"
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-    let raw = std::fs::read_to_string(&trace_file)
-        .expect("a trace");
-    let _ = std::fs::remove_file(&trace_file);
-    Some(raw)
+    Some(stop_traced_server(strace, &trace_file))
 }
 
 /// What a trace of [`strace_concurrent_clients`] adds up to, one line
@@ -1604,4 +1543,43 @@ fn threads_or_epoll(raw: &str) -> Vec<String> {
             if waits { "yes" } else { "no" }
         ),
     ]
+}
+
+/// Stops a server that runs under `strace`, and returns the trace.
+/// Killing strace would let the server run on, so this kills the server,
+/// strace's child, and lets strace finish on its own.
+fn stop_traced_server(
+    strace: Running,
+    trace_file: &Path,
+) -> String {
+    let children = format!(
+        "/proc/{0}/task/{0}/children",
+        strace.id()
+    );
+    let server_id = std::fs::read_to_string(&children)
+        .unwrap_or_else(|error| {
+            panic!("{children}: {error}")
+        });
+    let server_id = server_id.trim();
+    let killed = Command::new("kill")
+        .args(["-KILL", server_id])
+        .status()
+        .expect("kill should run");
+    assert!(
+        killed.success(),
+        "could not stop the server {server_id}"
+    );
+    let started = Instant::now();
+    let mut strace = strace;
+    while strace.is_running() {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "strace did not stop"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    let raw = std::fs::read_to_string(trace_file)
+        .expect("a trace");
+    let _ = std::fs::remove_file(trace_file);
+    raw
 }

@@ -5,10 +5,10 @@
 #[path = "../../common/tests/support/mod.rs"]
 pub mod support;
 
-use std::io::{ErrorKind, Read as _, Write as _};
+use std::io::{ErrorKind, Read as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::{DEADLINE, Running, run_with_limit, text};
@@ -30,6 +30,27 @@ fn built(relative_path: &str) -> Command {
 
 fn async_server() -> Command {
     built("examples/async-server")
+}
+
+/// Starts a server on 127.0.0.1, port 0, and checks the address it
+/// printed.
+fn start_server(
+    command: &mut Command,
+) -> (Running, SocketAddr) {
+    let server =
+        Running::start(command.args(["127.0.0.1", "0"]));
+    let first_line = server.next_line();
+    let address = Running::address_from(&first_line);
+    assert_eq!(
+        first_line,
+        format!("[*] Listening on {address}")
+    );
+    (server, address)
+}
+
+/// Starts the Rust twin with `options`.
+fn start_rust(options: &[&str]) -> (Running, SocketAddr) {
+    start_server(async_server().args(options))
 }
 
 /// The two servers, and what each prints for the peer's address.
@@ -57,16 +78,7 @@ impl Server {
                 python
             }
         };
-        let server = Running::start(
-            command.args(["127.0.0.1", "0"]),
-        );
-        let first_line = server.next_line();
-        let address = Running::address_from(&first_line);
-        assert_eq!(
-            first_line,
-            format!("[*] Listening on {address}")
-        );
-        Some((server, address))
+        Some(start_server(&mut command))
     }
 
     /// `print(writer.get_extra_info("peername"))` prints a tuple; Rust
@@ -188,23 +200,6 @@ fn the_python_twin_says_where_it_listens_at_once() {
     );
 }
 
-/// One exchange whose request is written in two parts.
-fn split_exchange(
-    address: SocketAddr,
-    first: &[u8],
-    second: &[u8],
-) -> std::io::Result<Vec<u8>> {
-    let mut stream =
-        TcpStream::connect_timeout(&address, DEADLINE)?;
-    stream.set_read_timeout(Some(DEADLINE))?;
-    stream.set_nodelay(true)?; // two writes, two segments
-    stream.write_all(first)?;
-    stream.write_all(second)?;
-    let mut reply = Vec::new();
-    stream.read_to_end(&mut reply)?;
-    Ok(reply)
-}
-
 /// However the request arrives (in one write, in two, or larger than the
 /// 1024-byte buffer), the client reads `ACK!` and then a clean end of
 /// stream, never a reset: the graceful close at work.
@@ -218,13 +213,15 @@ fn every_request_shape_gets_ack_and_a_clean_end() {
         ("two writes", &REQUEST[..16], &REQUEST[16..]),
         ("3000 bytes", &large[..1500], &large[1500..]),
     ];
-    let Some((_server, address)) = Server::Rust.start("")
-    else {
-        unreachable!("the Rust server needs no python3");
-    };
+    let (_server, address) = start_rust(&[]);
     for (shape, first, second) in shapes {
         for attempt in 0..200 {
-            match split_exchange(address, first, second) {
+            match support::split_exchange(
+                address,
+                first,
+                second,
+                Duration::ZERO,
+            ) {
                 Ok(reply) => {
                     assert_eq!(
                         reply, b"ACK!",
@@ -270,14 +267,7 @@ fn assert_closed(mut silent: TcpStream) {
 /// A silent client is dropped after `-w` with tcp-server's line.
 #[test]
 fn a_silent_client_is_dropped_after_the_wait() {
-    let server = Running::start(async_server().args([
-        "-w",
-        "0.3",
-        "127.0.0.1",
-        "0",
-    ]));
-    let address =
-        Running::address_from(&server.next_line());
+    let (server, address) = start_rust(&["-w", "0.3"]);
     let (silent, silent_address) =
         silent_connection(address);
     assert_closed(silent);
@@ -300,16 +290,8 @@ fn a_silent_client_is_dropped_after_the_wait() {
 #[test]
 fn the_bound_on_clients_holds() {
     let wait = Duration::from_millis(500);
-    let server = Running::start(async_server().args([
-        "--max-clients",
-        "1",
-        "-w",
-        "0.5",
-        "127.0.0.1",
-        "0",
-    ]));
-    let address =
-        Running::address_from(&server.next_line());
+    let (server, address) =
+        start_rust(&["--max-clients", "1", "-w", "0.5"]);
     let (silent, silent_address) =
         silent_connection(address);
     assert_eq!(
@@ -418,56 +400,5 @@ fn bad_input_gets_a_clear_error() {
             "another program listens on that port: stop it, or pick \
              another port (0 picks any free one)",
         ),
-    );
-}
-
-/// With standard output closed (`async-server | head -1`), the server keeps
-/// answering, and says nothing on stderr.
-#[test]
-fn keeps_serving_when_stdout_is_closed() {
-    let child = async_server()
-        .args(["127.0.0.1", "0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the server should start");
-    let mut server = support::Killed(child);
-    let mut stdout =
-        server.0.stdout.take().expect("piped");
-    let mut first_line = Vec::new();
-    let mut byte = [0u8; 1];
-    while first_line.last() != Some(&b'\n') {
-        stdout
-            .read_exact(&mut byte)
-            .expect("a line should arrive");
-        first_line.push(byte[0]);
-    }
-    let address = Running::address_from(
-        text(&first_line).trim_end(),
-    );
-    drop(stdout);
-    for number in 0..3 {
-        let request = format!("after head {number}");
-        assert_eq!(
-            support::exchange(
-                address,
-                request.as_bytes()
-            ),
-            b"ACK!"
-        );
-    }
-    assert!(
-        server.is_running(),
-        "the server should still run"
-    );
-    let mut stderr =
-        server.0.stderr.take().expect("piped");
-    let _ = server.0.kill();
-    let mut said = String::new();
-    let _ = stderr.read_to_string(&mut said);
-    assert_eq!(
-        said, "",
-        "the server should not complain or panic"
     );
 }
