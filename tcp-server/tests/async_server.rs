@@ -9,7 +9,7 @@ use std::io::{ErrorKind, Read as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::{DEADLINE, Running, run_with_limit, text};
 
@@ -289,7 +289,6 @@ fn a_silent_client_is_dropped_after_the_wait() {
 /// silent one.
 #[test]
 fn the_bound_on_clients_holds() {
-    let wait = Duration::from_millis(500);
     let (server, address) =
         start_rust(&["--max-clients", "1", "-w", "0.5"]);
     let (silent, silent_address) =
@@ -300,15 +299,11 @@ fn the_bound_on_clients_holds() {
             "[*] Accepted connection from: {silent_address}"
         )
     );
-    let started = Instant::now();
     let (talker, reply) =
         support::exchange_from(address, b"my turn");
     assert_eq!(reply.expect("a clean end"), b"ACK!");
-    assert!(
-        started.elapsed() >= wait / 2,
-        "{:?}",
-        started.elapsed()
-    );
+    // Without the bound, the talker would be accepted at once, and its
+    // line would come before the silent one's drop, 0.5 s later.
     assert_eq!(
         server.next_lines(4),
         [
