@@ -397,3 +397,53 @@ fn bad_input_gets_a_clear_error() {
         ),
     );
 }
+
+/// With 32 file descriptors and 40 silent clients, `accept` runs short:
+/// the server says so at most once a second rather than at every retry,
+/// and serves a normal client once `-w` has dropped silent ones.
+#[cfg(unix)]
+#[test]
+fn a_shortage_of_descriptors_is_reported_and_outlived() {
+    let program = async_server().get_program().to_owned();
+    let (server, address) = start_server(
+        Command::new("sh")
+            .args([
+                "-c",
+                "ulimit -n 32 && exec \"$0\" \"$@\"",
+            ])
+            .arg(program)
+            .args(["-w", "1"]),
+    );
+    let silent: Vec<(TcpStream, SocketAddr)> = (0..40)
+        .map(|_| silent_connection(address))
+        .collect();
+    let started = std::time::Instant::now();
+    let (normal, reply) =
+        support::exchange_from(address, b"normal");
+    assert_eq!(reply.expect("a clean end"), b"ACK!");
+    let took = started.elapsed();
+    let mut lines = Vec::new();
+    while lines.last() != Some(&normal.to_string()) {
+        lines.push(server.next_line());
+    }
+    let shortages = lines
+        .iter()
+        .filter(|line| {
+            line.starts_with(
+                "[!] could not accept a connection: ",
+            ) && line.ends_with(
+                "; waiting for a client to leave",
+            )
+        })
+        .count();
+    assert!(
+        shortages >= 1,
+        "should have run short: {lines:?}"
+    );
+    let most = 2 + took.as_secs() as usize;
+    assert!(
+        shortages <= most,
+        "{shortages} lines in {took:?}"
+    );
+    drop(silent);
+}

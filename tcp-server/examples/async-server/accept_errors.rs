@@ -13,7 +13,8 @@
 //!   tcp-server (EBADF, ENOTSOCK) cannot happen here.
 
 use std::io;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use common::say;
 
@@ -21,11 +22,19 @@ use common::say;
 const PAUSE_AFTER_SHORTAGE: Duration =
     Duration::from_millis(100);
 
+/// A shortage lasts many pauses; say so at most this often.
+const SHORTAGE_REPORT_INTERVAL: Duration =
+    Duration::from_secs(1);
+
+/// When a shortage was last reported. Only the accept loop calls
+/// [`pause`], so the lock is never contended.
+static LAST_SHORTAGE_REPORT: Mutex<Option<Instant>> =
+    Mutex::new(None);
+
 /// Reports a failed `accept` on one line, and pauses unless it concerned
 /// one connection only.
 pub async fn pause(error: io::Error) {
     use io::ErrorKind::*;
-    say!("[!] could not accept a connection: {error}");
     let about_one_connection = matches!(
         error.kind(),
         ConnectionAborted
@@ -36,7 +45,33 @@ pub async fn pause(error: io::Error) {
             | WouldBlock
             | TimedOut
     );
-    if !about_one_connection {
-        tokio::time::sleep(PAUSE_AFTER_SHORTAGE).await;
+    if about_one_connection {
+        say!(
+            "[!] could not accept a connection: {error}"
+        );
+        return;
+    }
+    report_shortage(&error);
+    tokio::time::sleep(PAUSE_AFTER_SHORTAGE).await;
+}
+
+/// Says that `accept` failed for want of something, at most once every
+/// [`SHORTAGE_REPORT_INTERVAL`]. Not `async`: a std lock must never be
+/// held across an `.await`.
+fn report_shortage(error: &io::Error) {
+    let now = Instant::now();
+    // A poisoned lock only means a panic while it was held: the time in it
+    // is still a time.
+    let mut last = LAST_SHORTAGE_REPORT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if last.is_none_or(|last| {
+        now - last >= SHORTAGE_REPORT_INTERVAL
+    }) {
+        say!(
+            "[!] could not accept a connection: {error}; \
+             waiting for a client to leave"
+        );
+        *last = Some(now);
     }
 }
