@@ -37,6 +37,7 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("udp-client.md", Some("udp_client.py")),
     ("tcp-server.md", Some("tcp_server.py")),
     ("tcp-server-design.md", None),
+    ("tcp-server-async.md", Some("tcp_server_async.py")),
     ("rust-for-python.md", None),
     ("under-the-hood.md", None),
     ("under-the-hood-packets.md", None),
@@ -416,8 +417,9 @@ fn runnable(
             rest.strip_prefix(&["--"])
                 .unwrap_or(rest)
                 .to_vec(),
-            package == &"udp-client"
-                && example == &"echo-server",
+            (package, example)
+                == (&"udp-client", &"echo-server")
+                || example == &"async-server",
         ),
         ["cargo", "run", "-p", package, rest @ ..] => (
             target_folder().join(binary_name(package)),
@@ -434,8 +436,7 @@ fn runnable(
             )
             .expect("check_session found Python");
             python.arg(workspace_root().join(script));
-            let is_server =
-                script.ends_with("_server.py");
+            let is_server = script.contains("_server");
             let arguments: Vec<String> = rest
                 .iter()
                 .map(|word| {

@@ -469,38 +469,7 @@ fn strace_server(
         }
         thread::sleep(SETTLE_TIME);
     }
-    // Killing strace would let the server run on, so kill the
-    // server, strace's child, and let strace finish on its own.
-    let children = format!(
-        "/proc/{0}/task/{0}/children",
-        strace.id()
-    );
-    let server_id = std::fs::read_to_string(&children)
-        .unwrap_or_else(|error| {
-            panic!("{children}: {error}")
-        });
-    let server_id = server_id.trim();
-    let killed = Command::new("kill")
-        .args(["-KILL", server_id])
-        .status()
-        .expect("kill should run");
-    assert!(
-        killed.success(),
-        "could not stop the server {server_id}"
-    );
-    let started = Instant::now();
-    let mut strace = strace;
-    while strace.is_running() {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "strace did not stop"
-        );
-        thread::sleep(Duration::from_millis(10));
-    }
-    let raw = std::fs::read_to_string(&trace_file)
-        .expect("a trace");
-    let _ = std::fs::remove_file(&trace_file);
-    listing(&raw)
+    listing(&stop_traced_server(strace, &trace_file))
 }
 
 /// Sends the request in two writes, the second after the reply
@@ -1445,4 +1414,234 @@ fn packet(
         rest.split(',').next()?.to_string()
     };
     Some(format!("{direction}: {what}, length {length}"))
+}
+
+// --- Threads or epoll: the async twins ----------------------------------
+
+/// The calls that tell a thread per client from one event loop for all.
+const THREAD_OR_EPOLL_CALLS: &str =
+    "accept4,clone,clone3,epoll_ctl,epoll_wait";
+
+/// How many clients the comparison holds open at once.
+const CONCURRENT_CLIENTS: usize = 3;
+
+/// The threaded and the asynchronous servers, each under `strace` with
+/// three clients connected at once, add up as the page's "Threads or
+/// epoll" tables say: a thread per client (`clone3`) against none, and
+/// each client's socket handed to `epoll`.
+#[test]
+fn threads_or_epoll_match_the_page() {
+    let test_name = "threads_or_epoll_match_the_page";
+    if !tool_found("strace", "-V", test_name) {
+        return;
+    }
+    let Some(python) = python_executable(test_name)
+    else {
+        return;
+    };
+    let mut listings = BTreeMap::new();
+    for (name, program, arguments) in [
+        (
+            "tcp_server.py",
+            python.clone(),
+            vec!["-u", "tcp_server.py"],
+        ),
+        (
+            "tcp_server_async.py",
+            python,
+            vec!["-u", "tcp_server_async.py"],
+        ),
+        ("tcp-server", binary("tcp-server"), vec![]),
+        ("async-server", example("async-server"), vec![]),
+    ] {
+        let mut arguments: Vec<String> = arguments
+            .into_iter()
+            .map(|word| match word.ends_with(".py") {
+                true => python_script(word),
+                false => word.to_string(),
+            })
+            .collect();
+        arguments.extend([
+            "127.0.0.1".to_string(),
+            "0".to_string(),
+        ]);
+        let Some(raw) = strace_concurrent_clients(
+            &program, &arguments, test_name,
+        ) else {
+            return;
+        };
+        listings.insert(name, threads_or_epoll(&raw));
+    }
+    compare_with_page("threads", &listings);
+}
+
+/// Runs a server under `strace`, holds [`CONCURRENT_CLIENTS`] clients
+/// connected at once, silent until the server has printed that it
+/// accepted each, then lets each send the request and read `ACK!`. Stops
+/// the server and returns the raw trace.
+fn strace_concurrent_clients(
+    program: &Path,
+    arguments: &[String],
+    test_name: &str,
+) -> Option<String> {
+    let trace_file = scratch_file(&format!(
+        "threads-{}",
+        program
+            .file_name()
+            .expect("a file name")
+            .to_string_lossy()
+    ));
+    let mut strace = Command::new("strace");
+    strace
+        .args(["-f", "-yy", "-e"])
+        .arg(format!("trace={THREAD_OR_EPOLL_CALLS}"))
+        .arg("-o")
+        .arg(&trace_file)
+        .arg(program)
+        .args(arguments);
+    let strace = Running::start(&mut strace);
+    let Some(first_line) = strace.line_within(DEADLINE)
+    else {
+        skip(test_name, "strace started no server");
+        return None;
+    };
+    let address = Running::address_from(&first_line);
+    let mut clients: Vec<TcpStream> = (0
+        ..CONCURRENT_CLIENTS)
+        .map(|_| {
+            TcpStream::connect_timeout(&address, DEADLINE)
+                .expect("the server should accept")
+        })
+        .collect();
+    // Every client is accepted, and waits, before any is served.
+    let accepted = (0..CONCURRENT_CLIENTS)
+        .filter(|_| {
+            strace.next_line().starts_with("[*] Accepted")
+        })
+        .count();
+    assert_eq!(
+        accepted,
+        CONCURRENT_CLIENTS,
+        "{}",
+        program.display()
+    );
+    for client in &mut clients {
+        client
+            .set_read_timeout(Some(DEADLINE))
+            .expect("timeout should set");
+        client
+            .write_all(REQUEST)
+            .expect("the request should send");
+        let mut reply = Vec::new();
+        let _ = client.read_to_end(&mut reply);
+        assert_eq!(
+            reply,
+            b"ACK!",
+            "{}",
+            program.display()
+        );
+    }
+    drop(clients);
+    thread::sleep(SETTLE_TIME);
+    Some(stop_traced_server(strace, &trace_file))
+}
+
+/// What a trace of [`strace_concurrent_clients`] adds up to, one line
+/// for each row of the page's table.
+fn threads_or_epoll(raw: &str) -> Vec<String> {
+    let calls = finished_calls(raw);
+    let is_client_accept = |line: &str| {
+        // Not a failure, nor the accept the kill interrupted (`= ?`).
+        line.starts_with("accept4(")
+            && !line.contains("= -1")
+            && !line.ends_with("= ?")
+    };
+    let first_accept = calls
+        .iter()
+        .position(|call| is_client_accept(&call.line))
+        .unwrap_or(calls.len());
+    let accepted = calls
+        .iter()
+        .filter(|call| is_client_accept(&call.line))
+        .count();
+    let threads_started = calls[first_accept..]
+        .iter()
+        .filter(|call| call.line.starts_with("clone"))
+        .filter(|call| !call.line.ends_with("= ?"))
+        .count();
+    // A connected socket reads `5<TCP:[127.0.0.1:PORT->127.0.0.1:PORT]>`
+    // under -yy; the listening one has no `->`, and asyncio's wake-up
+    // pipe is a UNIX socket.
+    let mut watched: Vec<&str> = calls
+        .iter()
+        .filter(|call| {
+            call.line.starts_with("epoll_ctl(")
+        })
+        .filter(|call| {
+            call.line.contains("EPOLL_CTL_ADD")
+        })
+        .filter_map(|call| call.line.split(", ").nth(2))
+        .filter(|socket| {
+            socket.contains("<TCP:[")
+                && socket.contains("->")
+        })
+        .collect();
+    watched.sort();
+    watched.dedup();
+    let waits = calls
+        .iter()
+        .any(|call| call.line.starts_with("epoll_wait("));
+    vec![
+        format!("clients accepted: {accepted}"),
+        format!(
+            "threads started for them: {threads_started}"
+        ),
+        format!(
+            "client sockets added to epoll: {}",
+            watched.len()
+        ),
+        format!(
+            "waits in epoll_wait: {}",
+            if waits { "yes" } else { "no" }
+        ),
+    ]
+}
+
+/// Stops a server that runs under `strace`, and returns the trace.
+/// Killing strace would let the server run on, so this kills the server,
+/// strace's child, and lets strace finish on its own.
+fn stop_traced_server(
+    strace: Running,
+    trace_file: &Path,
+) -> String {
+    let children = format!(
+        "/proc/{0}/task/{0}/children",
+        strace.id()
+    );
+    let server_id = std::fs::read_to_string(&children)
+        .unwrap_or_else(|error| {
+            panic!("{children}: {error}")
+        });
+    let server_id = server_id.trim();
+    let killed = Command::new("kill")
+        .args(["-KILL", server_id])
+        .status()
+        .expect("kill should run");
+    assert!(
+        killed.success(),
+        "could not stop the server {server_id}"
+    );
+    let started = Instant::now();
+    let mut strace = strace;
+    while strace.is_running() {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "strace did not stop"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    let raw = std::fs::read_to_string(trace_file)
+        .expect("a trace");
+    let _ = std::fs::remove_file(trace_file);
+    raw
 }

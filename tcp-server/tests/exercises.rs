@@ -14,10 +14,13 @@ use support::exercises::{
 };
 
 /// What `cargo test -p tcp-server --test check` prints for the untouched
-/// starting points; the page shows these lines.
-const UNSOLVED: [&str; 2] = [
+/// starting points; the pages show these lines (5 and 6 on
+/// tcp-server.md, 7 and 8 on tcp-server-async.md).
+const UNSOLVED: [&str; 4] = [
     "exercise 5: a silent client was dropped to serve the next; give each its own thread",
     "exercise 6: sent b'Hello!', got b'ACK!'; send back the bytes you received",
+    "exercise 7: sent b'Hello!', got b'ACK!'; send back each message you receive",
+    "exercise 8: printed no `[*] Received so far: 6 bytes` line; print the total after each request",
 ];
 
 /// The starting points, each step of the page done alone
@@ -32,6 +35,16 @@ const ATTEMPTS: &[Attempt] = &[
         exercise: 6,
         patch: None,
         line: UNSOLVED[1],
+    },
+    Attempt {
+        exercise: 7,
+        patch: None,
+        line: UNSOLVED[2],
+    },
+    Attempt {
+        exercise: 8,
+        patch: None,
+        line: UNSOLVED[3],
     },
     Attempt {
         exercise: 5,
@@ -65,8 +78,13 @@ fn the_check_tells_every_attempt_from_the_answers() {
     );
 }
 
-/// The page shows each line that the check prints for a starting point.
+/// The pages show each line that the check prints for a starting point:
+/// exercises 5 and 6 on the threaded server's, 7 and 8 on the async twin's.
 #[test]
 fn the_page_shows_what_the_check_prints() {
-    assert_page_shows("tcp-server.md", &UNSOLVED);
+    assert_page_shows("tcp-server.md", &UNSOLVED[..2]);
+    assert_page_shows(
+        "tcp-server-async.md",
+        &UNSOLVED[2..],
+    );
 }

@@ -157,27 +157,6 @@ fn an_oversized_request_gets_ack_and_a_clean_close() {
     }
 }
 
-/// One exchange whose request is written in two parts, `pause` apart.
-fn split_exchange(
-    address: SocketAddr,
-    first: &[u8],
-    second: &[u8],
-    pause: Duration,
-) -> std::io::Result<Vec<u8>> {
-    let mut stream =
-        TcpStream::connect_timeout(&address, DEADLINE)?;
-    stream.set_read_timeout(Some(DEADLINE))?;
-    stream.set_nodelay(true)?; // two writes, two segments
-    stream.write_all(first)?;
-    if !pause.is_zero() {
-        thread::sleep(pause);
-    }
-    stream.write_all(second)?;
-    let mut reply = Vec::new();
-    stream.read_to_end(&mut reply)?;
-    Ok(reply)
-}
-
 /// However the request arrives (in one write, in two back-to-back writes,
 /// in two writes a few milliseconds apart, or larger than the 1024-byte
 /// buffer), every client reads `ACK!` and then a clean end of stream,
@@ -217,7 +196,7 @@ fn every_request_shape_gets_ack_and_a_clean_end() {
     let (_server, address) = start(&[]);
     for (shape, first, second, pause, tries) in shapes {
         for attempt in 0..tries {
-            match split_exchange(
+            match support::split_exchange(
                 address, first, second, pause,
             ) {
                 Ok(reply) => assert_eq!(

@@ -400,6 +400,27 @@ pub fn exchange_from(
     (local_address, result)
 }
 
+/// One exchange whose request is written in two parts, `pause` apart.
+pub fn split_exchange(
+    address: SocketAddr,
+    first: &[u8],
+    second: &[u8],
+    pause: Duration,
+) -> std::io::Result<Vec<u8>> {
+    let mut stream =
+        TcpStream::connect_timeout(&address, DEADLINE)?;
+    stream.set_read_timeout(Some(DEADLINE))?;
+    stream.set_nodelay(true)?; // two writes, two segments
+    stream.write_all(first)?;
+    if !pause.is_zero() {
+        thread::sleep(pause);
+    }
+    stream.write_all(second)?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply)?;
+    Ok(reply)
+}
+
 /// Runs `program` with each list of arguments and checks that it exits with
 /// status 2, prints nothing on stdout, and prints exactly the error line,
 /// then `usage`, then where to find more, on stderr.

@@ -3,7 +3,7 @@
 //! come back. Used by `tests/check.rs` and `tests/exercises.rs`.
 
 use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread;
 use std::time::Duration;
 
@@ -21,6 +21,16 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise {
         number: 6,
         check: echoes_the_request,
+        still_running: "",
+    },
+    Exercise {
+        number: 7,
+        check: echoes_until_the_client_closes,
+        still_running: "",
+    },
+    Exercise {
+        number: 8,
+        check: keeps_a_shared_total,
         still_running: "",
     },
 ];
@@ -144,4 +154,122 @@ fn echoes_the_request(
             PythonBytes(&reply)
         ))
     }
+}
+
+/// Reads until `wanted` bytes have come, the stream ends, or
+/// [`REPLY_WAIT`] passes, and returns what came.
+fn read_up_to(
+    client: &mut TcpStream,
+    wanted: usize,
+) -> Vec<u8> {
+    let mut reply = vec![0u8; wanted];
+    let mut filled = 0;
+    while filled < wanted {
+        match client.read(&mut reply[filled..]) {
+            Ok(0) | Err(_) => break,
+            Ok(count) => filled += count,
+        }
+    }
+    reply.truncate(filled);
+    reply
+}
+
+/// Exercise 7 (the async twin): each message comes back, and the server
+/// closes only after the client has.
+fn echoes_until_the_client_closes(
+    program: &Program,
+) -> Result<(), String> {
+    let (_server, address) = start(program, &[])?;
+    let mut client = connect(address)?;
+    client.set_read_timeout(Some(REPLY_WAIT)).map_err(
+        |error| {
+            format!("could not set a timeout: {error}")
+        },
+    )?;
+    for (number, message) in
+        [&b"Hello!"[..], b"again"].iter().enumerate()
+    {
+        // A write after the server has closed may still succeed: the
+        // read below tells.
+        let _ = client.write_all(message);
+        let reply =
+            read_up_to(&mut client, message.len());
+        if reply == *message {
+            continue;
+        }
+        return Err(if number > 0 && reply.is_empty() {
+            "echoed only the first message; keep reading until \
+             `read` returns 0"
+                .to_string()
+        } else {
+            format!(
+                "sent {}, got {}; send back each message you receive",
+                PythonBytes(message),
+                PythonBytes(&reply)
+            )
+        });
+    }
+    let _ = client.shutdown(Shutdown::Write);
+    let mut rest = Vec::new();
+    match client.read_to_end(&mut rest) {
+        Ok(_) if rest.is_empty() => Ok(()),
+        Ok(_) => Err(format!(
+            "sent {} after the messages; send back only what you read",
+            PythonBytes(&rest)
+        )),
+        Err(_) => Err("did not close after the client did; stop when \
+                       `read` returns 0"
+            .to_string()),
+    }
+}
+
+/// Exercise 8 (the async twin): after each request, the server prints the
+/// bytes of all requests so far, one total shared by every task.
+fn keeps_a_shared_total(
+    program: &Program,
+) -> Result<(), String> {
+    let (server, address) = start(program, &[])?;
+    let mut total = 0;
+    for request in [&b"Hello!"[..], b"Hi"] {
+        total += request.len();
+        let client = connect(address)?;
+        let client_address =
+            client.local_addr().map_err(|error| {
+                format!("no local address: {error}")
+            })?;
+        match reply_to(client, request) {
+            Ok(reply) if reply == b"ACK!" => {}
+            _ => return Err("stopped answering ACK!; answer as before".to_string()),
+        }
+        // The server's last line for a client is the client's address.
+        let mut lines = Vec::new();
+        while lines.last()
+            != Some(&client_address.to_string())
+        {
+            match server.line_within(REPLY_WAIT) {
+                Some(line) => lines.push(line),
+                None => break,
+            }
+        }
+        let wanted =
+            format!("[*] Received so far: {total} bytes");
+        match lines.iter().find(|line| {
+            line.starts_with("[*] Received so far")
+        }) {
+            Some(line) if *line == wanted => {}
+            Some(line) => {
+                return Err(format!(
+                    "printed `{line}` after {total} bytes in all; add \
+                     every client's bytes to one shared total"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "printed no `{wanted}` line; print the total after \
+                     each request"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
