@@ -9,8 +9,8 @@
 //!   (ENOBUFS, ENOMEM): retrying at once would only spin, since nothing
 //!   has changed. We ask the client that has waited longest for nothing to
 //!   give way, and retry as soon as a thread comes free, or after
-//!   [`SHORTAGE_PAUSE`]. With no client to drop, the log says so once a
-//!   second.
+//!   100 ms (`SHORTAGE_PAUSE`). With no client to drop, the log says so
+//!   once a second.
 //! - **A broken listener.** EBADF, EINVAL, ENOTSOCK, EFAULT: the
 //!   listening socket itself is unusable, and every retry would fail the
 //!   same way. The server ends with an `error:` line and exit status 1, as

@@ -240,9 +240,9 @@ impl Crew {
             let builder = thread::Builder::new().name("client".to_string());
             builder.spawn(move || worker.serve_clients())
         });
-        let error = match started {
-            Ok(handle) => return Ok(self.handles.push(handle)),
-            Err(error) => error,
+        // Started: the crew keeps its handle, to join it. Otherwise, undo.
+        let Err(error) = started.map(|handle| self.handles.push(handle)) else {
+            return Ok(());
         };
         let mut state = self.shared.lock();
         let job = state.leave(id).and_then(|member| member.job);
