@@ -153,7 +153,7 @@ impl Crew {
         let shared =
             Arc::new(Shared { state, room_made: Condvar::new(), wait });
         let mut crew = Crew { shared, handles: Vec::new() };
-        crew.start_thread(None).map_err(|(error, _)| {
+        crew.start_thread().map_err(|error| {
             let message = format!("could not start a client thread: {error}");
             io::Error::new(error.kind(), message)
         })?;
@@ -170,7 +170,7 @@ impl Crew {
         address: SocketAddr,
     ) {
         let accepted_at = Instant::now();
-        let mut job = Job { handler, client, address, accepted_at };
+        let job = Job { handler, client, address, accepted_at };
         loop {
             let mut state = self.shared.lock();
             // The thread that came free last takes the client.
@@ -180,16 +180,13 @@ impl Crew {
                 member.wake.notify_one();
                 return;
             }
-            // A new thread, if the bound allows.
+            // A new thread, if the bound allows: it joins the idle ones,
+            // and the next look hands it the client. If the system refuses
+            // it, the bound is lower now, and the log has said so.
             if state.members.len() < state.max_threads {
                 drop(state);
-                match self.start_thread(Some(job)) {
-                    Ok(()) => return,
-                    Err((_, refused)) => job = refused.expect(
-                        "a thread that never started should give its client back",
-                    ),
-                }
-                continue; // The bound is lower now: look again.
+                let _refused = self.start_thread();
+                continue;
             }
             // Every thread is busy: the longest silent client gives way,
             // and its thread takes this one.
@@ -214,24 +211,19 @@ impl Crew {
         longest.is_ok()
     }
 
-    /// Starts a thread that serves `job` first, or waits idle. Its member
-    /// joins the crew first, so that it is there when the thread first
-    /// looks, and the system starts the thread outside the lock. When the
-    /// system has no room for it, the member leaves, the bound becomes the
-    /// threads the crew has (the log says so once), and the job comes back.
-    fn start_thread(
-        &mut self,
-        job: Option<Job>,
-    ) -> Result<(), (io::Error, Option<Job>)> {
+    /// Starts a thread, which waits idle for a client. Its member joins the
+    /// crew first, so that it is there when the thread first looks, and the
+    /// system starts the thread outside the lock. When the system has no
+    /// room for it, the member leaves and the bound becomes the threads the
+    /// crew has (the log says so once).
+    fn start_thread(&mut self) -> io::Result<()> {
         self.handles.retain(|handle| !handle.is_finished());
         let mut state = self.shared.lock();
         let (id, threads, mapped_room) =
             (state.next_id, state.members.len(), state.mapped_room);
         state.next_id += 1;
-        if job.is_none() {
-            state.idle.push(id);
-        }
-        let member = Member { job, ..Member::default() };
+        state.idle.push(id);
+        let member = Member::default();
         let wake = Arc::clone(&member.wake);
         state.members.insert(id, member);
         drop(state);
@@ -240,20 +232,19 @@ impl Crew {
             let builder = thread::Builder::new().name("client".to_string());
             builder.spawn(move || worker.serve_clients())
         });
-        // Started: the crew keeps its handle, to join it. Otherwise, undo.
-        let Err(error) = started.map(|handle| self.handles.push(handle)) else {
-            return Ok(());
-        };
-        let mut state = self.shared.lock();
-        let job = state.leave(id).and_then(|member| member.job);
-        if threads > 0 && threads < state.max_threads {
-            state.max_threads = threads;
-            say!(
-                "[!] could not start a client thread: {error}; \
-                 serving at most {threads} clients at once from now on"
-            );
-        }
-        Err((error, job))
+        let handle = started.inspect_err(|error| {
+            let mut state = self.shared.lock();
+            state.leave(id);
+            if threads > 0 && threads < state.max_threads {
+                state.max_threads = threads;
+                say!(
+                    "[!] could not start a client thread: {error}; \
+                     serving at most {threads} clients at once from now on"
+                );
+            }
+        })?;
+        self.handles.push(handle); // To join it when the crew is dropped.
+        Ok(())
     }
 }
 
@@ -468,9 +459,9 @@ impl State {
     }
 
     /// Takes a thread out of the crew.
-    fn leave(&mut self, id: usize) -> Option<Member> {
+    fn leave(&mut self, id: usize) {
         self.idle.retain(|&idle| idle != id);
-        self.members.remove(&id)
+        self.members.remove(&id);
     }
 
     fn asked_to_give_way(&mut self, id: usize) -> bool {
