@@ -13,17 +13,9 @@
 //!
 //! Steps and an answer: docs/tcp-server.md, "Exercises".
 
-// The server's other files, from src/. Without the crew,
-// parts of them go unused: `allow(dead_code)` keeps the
-// compiler from warning about those.
-#[path = "../src/accept_errors.rs"]
-#[allow(dead_code)]
-mod accept_errors;
-#[path = "../src/client_crew.rs"]
-#[allow(dead_code)]
-mod client_crew;
-#[path = "../src/graceful_close.rs"]
-mod graceful_close;
+// The advice of src/help.rs, as in src/main.rs. Without
+// the crew, its advice on threads goes unused:
+// `allow(dead_code)` keeps the compiler from warning.
 #[path = "../src/help.rs"]
 #[allow(dead_code)]
 mod help;
@@ -35,6 +27,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use common::{PythonBytes, say};
 use socket2::{Domain, SockAddr, Socket, Type};
+use tcp_server::{accept_errors, graceful_close};
 
 /// Python: `client_socket.recv(1024)` reads at most this
 /// many bytes.

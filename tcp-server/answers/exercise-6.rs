@@ -12,13 +12,7 @@
 //!
 //! Steps and an answer: docs/tcp-server.md, "Exercises".
 
-// The server's other files, from src/.
-#[path = "../src/accept_errors.rs"]
-mod accept_errors;
-#[path = "../src/client_crew.rs"]
-mod client_crew;
-#[path = "../src/graceful_close.rs"]
-mod graceful_close;
+// The advice of src/help.rs, as in src/main.rs.
 #[path = "../src/help.rs"]
 mod help;
 
@@ -26,11 +20,11 @@ use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 
-use accept_errors::AcceptErrors;
 use anyhow::Context as _;
-use client_crew::Crew;
 use common::{PythonBytes, say};
 use socket2::{Domain, SockAddr, Socket, Type};
+use tcp_server::accept_errors::{self, AcceptErrors};
+use tcp_server::client_crew::Crew;
 
 /// Python: `client_socket.recv(1024)` reads at most this
 /// many bytes.

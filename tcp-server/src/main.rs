@@ -13,26 +13,24 @@
 //! gives each client a thread, which reads the request
 //! once, prints it, answers `ACK!` and closes. Unlike the
 //! script, it reuses a bounded crew of threads and drops
-//! silent clients when others wait (`client_crew.rs`),
-//! closes without a reset (`graceful_close.rs`), and
-//! sorts accept errors (`accept_errors.rs`).
+//! silent clients when others wait, closes without a
+//! reset, and sorts accept errors. That engineering is
+//! this package's library, `tcp_server` (`src/serving/`),
+//! kept apart from the lesson;
 //! `docs/tcp-server-design.md` explains why, with what we
 //! measured.
 
-mod accept_errors;
-mod client_crew;
-mod graceful_close;
 mod help;
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 
-use accept_errors::AcceptErrors;
 use anyhow::Context as _;
-use client_crew::Crew;
 use common::{PythonBytes, say};
 use socket2::{Domain, SockAddr, Socket, Type};
+use tcp_server::accept_errors::{self, AcceptErrors};
+use tcp_server::client_crew::Crew;
 
 /// Python: `client_socket.recv(1024)` reads at most this
 /// many bytes.

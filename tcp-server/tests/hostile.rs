@@ -18,7 +18,7 @@ use std::io::{
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::{DEADLINE, Running};
 
@@ -323,7 +323,7 @@ fn serves_normal_clients_when_silent_ones_outnumber_descriptors()
     let silent: Vec<TcpStream> = (0..60)
         .map(|_| silent_connection(address))
         .collect();
-    let started = Instant::now();
+    let started = std::time::Instant::now();
     for number in 0..10 {
         let request = format!("normal {number}");
         let (_, reply) = support::exchange_from(

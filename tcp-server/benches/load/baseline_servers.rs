@@ -18,8 +18,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use common::{PythonBytes, say};
+// tcp-server's own close, not a copy: FIN after `ACK!`, then read until the
+// client closes too, within limits of bytes and time.
+use tcp_server::graceful_close;
 
-use crate::graceful_close;
 use crate::options::OwnServer;
 
 /// The threads of `pool` and of `handoff`.

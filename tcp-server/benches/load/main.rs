@@ -76,19 +76,6 @@ mod report;
 mod servers;
 mod speed;
 
-// tcp-server's own modules, not copies. They are formatted with
-// tcp-server, at its width, hence `rustfmt::skip`. `cargo bench` builds
-// with `--cfg test` but without the test harness, so their test modules
-// are compiled and never run: the tests' imports and helpers look unused.
-//
-// The graceful close, for the bench's servers: FIN after `ACK!`, then read
-// until the client closes too, within limits of bytes and time. At the
-// crate's root, as in tcp-server, so that its paths mean the same.
-#[allow(unused_imports, dead_code)]
-#[rustfmt::skip]
-#[path = "../../src/graceful_close.rs"]
-mod graceful_close;
-
 use std::io::Write as _;
 use std::process::ExitCode;
 

@@ -6,10 +6,7 @@ use std::thread;
 use crate::client_crew::LEAST_SILENCE;
 
 /// Sends back what the client sent, once.
-fn echo(
-    mut socket: &TcpStream,
-    _: SocketAddr,
-) -> anyhow::Result<()> {
+fn echo(mut socket: &TcpStream, _: SocketAddr) -> anyhow::Result<()> {
     let mut request = [0u8; 16];
     let bytes_read = socket.read(&mut request)?;
     socket.write_all(&request[..bytes_read])?;
@@ -30,11 +27,7 @@ const EIO: i32 = 5;
 #[test]
 fn errors_are_sorted_as_the_man_page_sorts_them() {
     let class = |error: io::Error| classify(&error);
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "macos",
-        windows
-    ))]
+    #[cfg(any(target_os = "linux", target_os = "macos", windows))]
     assert_eq!(
         class(io::Error::from_raw_os_error(EMFILE)),
         AcceptError::Shortage
@@ -48,14 +41,9 @@ fn errors_are_sorted_as_the_man_page_sorts_them() {
         class(io::Error::from_raw_os_error(EPERM)),
         AcceptError::AboutOneConnection
     );
-    assert_eq!(
-        class(io::Error::from_raw_os_error(EIO)),
-        AcceptError::Unknown
-    );
+    assert_eq!(class(io::Error::from_raw_os_error(EIO)), AcceptError::Unknown);
     #[cfg(target_os = "linux")]
-    for (code, name) in
-        [(9, "EBADF"), (22, "EINVAL"), (88, "ENOTSOCK")]
-    {
+    for (code, name) in [(9, "EBADF"), (22, "EINVAL"), (88, "ENOTSOCK")] {
         assert_eq!(
             class(io::Error::from_raw_os_error(code)),
             AcceptError::BrokenListener,
@@ -75,76 +63,49 @@ fn a_broken_listener_ends_the_server() {
         None,
     )
     .expect("a socket");
-    socket
-        .bind(
-            &SocketAddr::from(([127, 0, 0, 1], 0)).into(),
-        )
-        .expect("binds");
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into()).expect("binds");
     let not_listening = TcpListener::from(socket);
-    let error = not_listening
-        .accept()
-        .expect_err("not listening");
-    assert_eq!(
-        classify(&error),
-        AcceptError::BrokenListener
-    );
+    let error = not_listening.accept().expect_err("not listening");
+    assert_eq!(classify(&error), AcceptError::BrokenListener);
     let crew = Crew::new(1, None).expect("starts");
     let ended = AcceptErrors::default()
         .handle(error, &crew)
         .expect_err("the server should end");
     let message = format!("{ended:#}");
     assert!(
-        message.starts_with(
-            "the listening socket stopped working: "
-        ),
+        message.starts_with("the listening socket stopped working: "),
         "{message}"
     );
 }
 
 /// Out of file descriptors with a client held: the silent client gives
 /// way (the server closes it), and its thread serves the next client.
-#[cfg(any(
-    target_os = "linux",
-    target_os = "macos",
-    windows
-))]
+#[cfg(any(target_os = "linux", target_os = "macos", windows))]
 #[test]
 fn a_shortage_drops_the_silent_client() {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .expect("loopback");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("loopback");
     let address = listener.local_addr().expect("bound");
     let mut crew = Crew::new(2, None).expect("starts");
-    let mut silent =
-        TcpStream::connect(address).expect("connects");
-    let (server, peer) =
-        listener.accept().expect("accepts");
+    let mut silent = TcpStream::connect(address).expect("connects");
+    let (server, peer) = listener.accept().expect("accepts");
     crew.start(echo, server, peer);
     // Silent for LEAST_SILENCE at least, which no scheduler can shorten.
     thread::sleep(LEAST_SILENCE);
 
-    let shortage =
-        || io::Error::from_raw_os_error(EMFILE);
+    let shortage = || io::Error::from_raw_os_error(EMFILE);
     let mut errors = AcceptErrors::default();
     errors.handle(shortage(), &crew).expect("carries on");
-    silent
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("sets");
+    silent.set_read_timeout(Some(Duration::from_secs(30))).expect("sets");
     let mut rest = Vec::new();
     silent.read_to_end(&mut rest).expect("a clean end");
     assert_eq!(rest, b"");
 
-    let mut talker =
-        TcpStream::connect(address).expect("connects");
-    let (server, peer) =
-        listener.accept().expect("accepts");
+    let mut talker = TcpStream::connect(address).expect("connects");
+    let (server, peer) = listener.accept().expect("accepts");
     crew.start(echo, server, peer);
     talker.write_all(b"still here").expect("sends");
-    talker
-        .shutdown(std::net::Shutdown::Write)
-        .expect("ends");
-    talker
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("sets");
+    talker.shutdown(std::net::Shutdown::Write).expect("ends");
+    talker.set_read_timeout(Some(Duration::from_secs(30))).expect("sets");
     let mut answer = Vec::new();
     talker.read_to_end(&mut answer).expect("a clean end");
     assert_eq!(answer, b"still here");

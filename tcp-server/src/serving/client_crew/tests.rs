@@ -13,24 +13,18 @@ struct Pairs {
 
 impl Pairs {
     fn new() -> Pairs {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .expect("loopback should bind");
+        let listener =
+            TcpListener::bind("127.0.0.1:0").expect("loopback should bind");
         Pairs { listener }
     }
 
     /// A client, and the server's end with the client's address.
     fn pair(&self) -> (TcpStream, TcpStream, SocketAddr) {
-        let address =
-            self.listener.local_addr().expect("bound");
-        let client = TcpStream::connect(address)
-            .expect("loopback should connect");
-        client
-            .set_read_timeout(Some(PATIENCE))
-            .expect("timeout should set");
-        let (server, peer) = self
-            .listener
-            .accept()
-            .expect("should accept");
+        let address = self.listener.local_addr().expect("bound");
+        let client =
+            TcpStream::connect(address).expect("loopback should connect");
+        client.set_read_timeout(Some(PATIENCE)).expect("timeout should set");
+        let (server, peer) = self.listener.accept().expect("should accept");
         (client, server, peer)
     }
 }
@@ -38,18 +32,13 @@ impl Pairs {
 /// Reads the client's first byte, sends it back and says "no more from
 /// us"; panics when the byte is even, as a handler with a bug (a
 /// learner's `.unwrap()`) might.
-fn echo_or_panic(
-    mut socket: &TcpStream,
-    _: SocketAddr,
-) -> anyhow::Result<()> {
+fn echo_or_panic(mut socket: &TcpStream, _: SocketAddr) -> anyhow::Result<()> {
     let mut request = [0u8; 1];
     let bytes_read = socket.read(&mut request)?;
     if bytes_read == 1 && request[0] % 2 == 0 {
         // A panic that skips the panic hook, so the test's output stays
         // quiet; it unwinds all the same.
-        panic::resume_unwind(Box::new(
-            "a bug in the handler",
-        ));
+        panic::resume_unwind(Box::new("a bug in the handler"));
     }
     socket.write_all(&request[..bytes_read])?;
     socket.shutdown(std::net::Shutdown::Write)?;
@@ -67,10 +56,7 @@ fn answer(client: &mut TcpStream) -> io::Result<Vec<u8>> {
 fn until_silent(crew: &Crew, count: usize) {
     let started = Instant::now();
     while crew.shared.lock().silent.len() < count {
-        assert!(
-            started.elapsed() < PATIENCE,
-            "never silent"
-        );
+        assert!(started.elapsed() < PATIENCE, "never silent");
         thread::sleep(Duration::from_millis(10));
     }
     // A lower bound, which no scheduler can shorten.
@@ -85,8 +71,7 @@ fn until_silent(crew: &Crew, count: usize) {
 fn a_panic_costs_one_client_never_a_thread() {
     const CLIENTS: u8 = 40;
     let pairs = Pairs::new();
-    let mut crew =
-        Crew::new(2, Some(PATIENCE)).expect("starts");
+    let mut crew = Crew::new(2, Some(PATIENCE)).expect("starts");
     let mut clients = Vec::new();
     for number in 0..CLIENTS {
         let (mut client, server, address) = pairs.pair();
@@ -94,8 +79,7 @@ fn a_panic_costs_one_client_never_a_thread() {
         crew.start(echo_or_panic, server, address);
         clients.push(client);
     }
-    for (number, mut client) in (0..CLIENTS).zip(clients)
-    {
+    for (number, mut client) in (0..CLIENTS).zip(clients) {
         let answer = answer(&mut client);
         if number % 2 == 1 {
             assert_eq!(
@@ -105,11 +89,7 @@ fn a_panic_costs_one_client_never_a_thread() {
             );
         } else {
             match answer {
-                Ok(bytes) => assert_eq!(
-                    bytes,
-                    [],
-                    "client {number}"
-                ),
+                Ok(bytes) => assert_eq!(bytes, [], "client {number}"),
                 Err(error) => assert_eq!(
                     error.kind(),
                     ErrorKind::ConnectionReset,
@@ -126,8 +106,7 @@ fn a_panic_costs_one_client_never_a_thread() {
 /// within a slice, and a request it sends after being asked is not
 /// served; the newcomer is.
 #[test]
-fn the_flag_alone_gives_way_and_a_late_request_is_not_served()
- {
+fn the_flag_alone_gives_way_and_a_late_request_is_not_served() {
     let pairs = Pairs::new();
     let mut crew = Crew::new(1, None).expect("starts");
     crew.shared.lock().wake_by_shutdown = false;
@@ -140,18 +119,12 @@ fn the_flag_alone_gives_way_and_a_late_request_is_not_served()
     crew.start(echo_or_panic, server, address);
     // Asked already: this request comes too late to be served.
     silent.write_all(&[1]).expect("sends");
-    assert_eq!(
-        answer(&mut newcomer).expect("a clean end"),
-        [3]
-    );
+    assert_eq!(answer(&mut newcomer).expect("a clean end"), [3]);
     // The dropped client gets no echo: a bare end, or a reset for
     // the byte it sent that nobody read.
     match answer(&mut silent) {
         Ok(bytes) => assert_eq!(bytes, []),
-        Err(error) => assert_eq!(
-            error.kind(),
-            ErrorKind::ConnectionReset
-        ),
+        Err(error) => assert_eq!(error.kind(), ErrorKind::ConnectionReset),
     }
 }
 
@@ -168,26 +141,19 @@ fn make_room_drops_the_longest_silent_client() {
     crew.start(echo_or_panic, server, address);
     until_silent(&crew, 2);
     assert!(crew.make_room(Duration::ZERO));
-    assert_eq!(
-        answer(&mut oldest).expect("a clean end"),
-        []
-    );
+    assert_eq!(answer(&mut oldest).expect("a clean end"), []);
     assert!(still_held(&younger));
 }
 
 /// Whether the server still holds the connection open: a read waits,
 /// rather than see the end of the stream or a reset.
 fn still_held(mut client: &TcpStream) -> bool {
-    client
-        .set_read_timeout(Some(LEAST_SILENCE))
-        .expect("sets");
+    client.set_read_timeout(Some(LEAST_SILENCE)).expect("sets");
     let held = matches!(
         client.read(&mut [0u8; 1]),
         Err(error) if common::is_timeout(&error)
     );
-    client
-        .set_read_timeout(Some(PATIENCE))
-        .expect("sets");
+    client.set_read_timeout(Some(PATIENCE)).expect("sets");
     held
 }
 
@@ -209,17 +175,13 @@ fn a_refused_thread_lowers_the_bound() {
     let (mut newcomer, server, address) = pairs.pair();
     newcomer.write_all(&[5]).expect("sends");
     crew.start(echo_or_panic, server, address);
-    assert_eq!(
-        answer(&mut newcomer).expect("a clean end"),
-        [5]
-    );
+    assert_eq!(answer(&mut newcomer).expect("a clean end"), [5]);
     let state = crew.shared.lock();
     assert_eq!(state.members.len(), 2);
     assert_eq!(state.max_threads, 2);
     drop(state);
     // One of the two was dropped for it, the other is still held.
-    let held =
-        silent.iter().filter(|client| still_held(client));
+    let held = silent.iter().filter(|client| still_held(client));
     assert_eq!(held.count(), 1);
 }
 
@@ -231,8 +193,7 @@ fn idle_threads_retire_down_to_the_floor() {
     let pairs = Pairs::new();
     let mut crew = Crew::new(100, None).expect("starts");
     // Every thread below serves a client, so each sees this.
-    crew.shared.lock().idle_retirement =
-        Duration::from_millis(200);
+    crew.shared.lock().idle_retirement = Duration::from_millis(200);
     let mut clients = Vec::new();
     for _ in 0..CLIENTS {
         let (client, server, address) = pairs.pair();
@@ -240,29 +201,16 @@ fn idle_threads_retire_down_to_the_floor() {
         clients.push(client);
     }
     assert_eq!(crew.shared.lock().members.len(), CLIENTS);
-    for (number, mut client) in
-        clients.into_iter().enumerate()
-    {
+    for (number, mut client) in clients.into_iter().enumerate() {
         client.write_all(&[1]).expect("sends");
-        assert_eq!(
-            answer(&mut client).expect("ends"),
-            [1],
-            "{number}"
-        );
+        assert_eq!(answer(&mut client).expect("ends"), [1], "{number}");
     }
     let started = Instant::now();
-    while crew.shared.lock().members.len() > FLOOR_THREADS
-    {
-        assert!(
-            started.elapsed() < PATIENCE,
-            "no retirement"
-        );
+    while crew.shared.lock().members.len() > FLOOR_THREADS {
+        assert!(started.elapsed() < PATIENCE, "no retirement");
         thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(
-        crew.shared.lock().members.len(),
-        FLOOR_THREADS
-    );
+    assert_eq!(crew.shared.lock().members.len(), FLOOR_THREADS);
     let (mut client, server, address) = pairs.pair();
     client.write_all(&[7]).expect("sends");
     crew.start(echo_or_panic, server, address);
@@ -273,8 +221,7 @@ fn idle_threads_retire_down_to_the_floor() {
 /// starts its silence again, so a newcomer is served no sooner than
 /// `LEAST_SILENCE` after the talker's last byte.
 #[test]
-fn a_client_still_sending_after_the_answer_keeps_its_thread()
- {
+fn a_client_still_sending_after_the_answer_keeps_its_thread() {
     let pairs = Pairs::new();
     let mut crew = Crew::new(1, None).expect("starts");
     let (mut talker, server, address) = pairs.pair();
@@ -299,15 +246,9 @@ fn a_client_still_sending_after_the_answer_keeps_its_thread()
         last_sent = started.elapsed();
         thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(
-        answer(&mut newcomer).expect("a clean end"),
-        [3]
-    );
+    assert_eq!(answer(&mut newcomer).expect("a clean end"), [3]);
     let took = started.elapsed();
-    assert!(
-        took >= last_sent + LEAST_SILENCE,
-        "{took:?}"
-    );
+    assert!(took >= last_sent + LEAST_SILENCE, "{took:?}");
     drop(accept_loop.join().expect("hands off"));
 }
 
@@ -322,8 +263,5 @@ fn dropping_the_crew_joins_its_threads() {
     let shared = Arc::clone(&crew.shared);
     drop(crew);
     assert_eq!(Arc::strong_count(&shared), 1);
-    assert_eq!(
-        answer(&mut silent).expect("a clean end"),
-        []
-    );
+    assert_eq!(answer(&mut silent).expect("a clean end"), []);
 }

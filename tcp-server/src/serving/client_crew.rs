@@ -35,9 +35,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::{self, ErrorKind, Read as _};
 use std::net::{SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{
-    Arc, Condvar, Mutex, MutexGuard, PoisonError,
-};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -47,14 +45,11 @@ use crate::graceful_close::{self, DRAIN_TIME_LIMIT};
 
 /// A client must have waited at least this long for nothing before it can
 /// be dropped to make room, so that a request on its way is not cut off.
-pub const LEAST_SILENCE: Duration =
-    Duration::from_millis(100);
+pub const LEAST_SILENCE: Duration = Duration::from_millis(100);
 /// A waiting thread looks at its give-way flag at least this often.
-pub const WAIT_SLICE: Duration =
-    Duration::from_millis(250);
+pub const WAIT_SLICE: Duration = Duration::from_millis(250);
 /// An idle thread exits after this long without a client...
-pub const IDLE_RETIREMENT: Duration =
-    Duration::from_secs(30);
+pub const IDLE_RETIREMENT: Duration = Duration::from_secs(30);
 /// ...unless the crew is down to this many threads.
 pub const FLOOR_THREADS: usize = 4;
 /// Address space that must still be free before a thread starts: its
@@ -68,16 +63,14 @@ const ADDRESS_SPACE_RESERVE: usize = 64 << 20;
 const MAPPINGS_PER_THREAD: usize = 4;
 const MAPPINGS_SPARE: usize = 1024;
 /// The end of the line when a client is dropped to make room.
-const GAVE_WAY: &str =
-    " while another client waited: dropped to make room";
+const GAVE_WAY: &str = " while another client waited: dropped to make room";
 
 /// What a thread of the crew runs for each client, like the `target` of
 /// Python's `threading.Thread`. It borrows the socket and ends with
 /// `shutdown(Write)`, the first half of Python's `close()`; the crew
 /// waits for the client's close and drops the socket. (A handler that
 /// forgets the shutdown only makes its client wait for the drain's limit.)
-pub type Handler =
-    fn(&TcpStream, SocketAddr) -> anyhow::Result<()>;
+pub type Handler = fn(&TcpStream, SocketAddr) -> anyhow::Result<()>;
 
 /// The crew, as the accept loop sees it.
 pub struct Crew {
@@ -146,10 +139,7 @@ impl Crew {
     /// less room); clients may stay silent for `wait`. One thread starts
     /// now, so that a system that refuses every thread is found at
     /// start-up.
-    pub fn new(
-        max_threads: usize,
-        wait: Option<Duration>,
-    ) -> io::Result<Crew> {
+    pub fn new(max_threads: usize, wait: Option<Duration>) -> io::Result<Crew> {
         let state = Mutex::new(State {
             max_threads: max_threads.max(1),
             mapped_room: threads_the_mappings_allow(),
@@ -160,18 +150,11 @@ impl Crew {
             )),
             ..State::default()
         });
-        let room_made = Condvar::new();
         let shared =
-            Arc::new(Shared { state, room_made, wait });
-        let handles = Vec::new();
-        let mut crew =
-            Crew { shared: Arc::clone(&shared), handles };
-        let started =
-            crew.start_thread(&mut shared.lock(), None);
-        started.map_err(|(error, _)| {
-            let message = format!(
-                "could not start a client thread: {error}"
-            );
+            Arc::new(Shared { state, room_made: Condvar::new(), wait });
+        let mut crew = Crew { shared, handles: Vec::new() };
+        crew.start_thread().map_err(|error| {
+            let message = format!("could not start a client thread: {error}");
             io::Error::new(error.kind(), message)
         })?;
         Ok(crew)
@@ -187,11 +170,9 @@ impl Crew {
         address: SocketAddr,
     ) {
         let accepted_at = Instant::now();
-        let mut job =
-            Job { handler, client, address, accepted_at };
-        let shared = Arc::clone(&self.shared);
-        let mut state = shared.lock();
+        let job = Job { handler, client, address, accepted_at };
         loop {
+            let mut state = self.shared.lock();
             // The thread that came free last takes the client.
             if let Some(id) = state.idle.pop() {
                 let member = state.member(id);
@@ -199,25 +180,19 @@ impl Crew {
                 member.wake.notify_one();
                 return;
             }
-            // A new thread, if the bound allows.
+            // A new thread, if the bound allows: it joins the idle ones,
+            // and the next look hands it the client. If the system refuses
+            // it, the bound is lower now, and the log has said so.
             if state.members.len() < state.max_threads {
-                match self.start_thread(&mut state, Some(job)) {
-                    Ok(()) => return,
-                    Err((_, refused)) => job = refused.expect(
-                        "a thread that never started should give its client back",
-                    ),
-                }
+                drop(state);
+                let _refused = self.start_thread();
+                continue;
             }
             // Every thread is busy: the longest silent client gives way,
             // and its thread takes this one.
             match state.longest_silent() {
-                Ok(id) => {
-                    return state.ask(id, Some(job));
-                }
-                Err(wait) => {
-                    state =
-                        shared.wait_for_room(state, wait)
-                }
+                Ok(id) => return state.ask(id, Some(job)),
+                Err(wait) => drop(self.shared.wait_for_room(state, wait)),
             }
         }
     }
@@ -236,52 +211,40 @@ impl Crew {
         longest.is_ok()
     }
 
-    /// Starts a thread that serves `job` first, or waits idle. When the
-    /// system has no room for it, the bound becomes the threads the crew
-    /// has, the log says so once, and the job comes back. It starts
-    /// under the lock, so its member is there when it first looks.
-    fn start_thread(
-        &mut self,
-        state: &mut State,
-        job: Option<Job>,
-    ) -> Result<(), (io::Error, Option<Job>)> {
-        self.handles
-            .retain(|handle| !handle.is_finished());
-        let (id, threads) =
-            (state.next_id, state.members.len());
-        let member = Member { job, ..Member::default() };
-        let shared = Arc::clone(&self.shared);
+    /// Starts a thread, which waits idle for a client. Its member joins the
+    /// crew first, so that it is there when the thread first looks, and the
+    /// system starts the thread outside the lock. When the system has no
+    /// room for it, the member leaves and the bound becomes the threads the
+    /// crew has (the log says so once).
+    fn start_thread(&mut self) -> io::Result<()> {
+        self.handles.retain(|handle| !handle.is_finished());
+        let mut state = self.shared.lock();
+        let (id, threads, mapped_room) =
+            (state.next_id, state.members.len(), state.mapped_room);
+        state.next_id += 1;
+        state.idle.push(id);
+        let member = Member::default();
         let wake = Arc::clone(&member.wake);
-        let worker = Worker { shared, id, wake };
-        let started =
-            room_for_a_thread(threads, state.mapped_room)
-                .and_then(|()| {
-                    thread::Builder::new()
-                        .name("client".to_string())
-                        .spawn(move || {
-                            worker.serve_clients()
-                        })
-                });
-        let error = match started {
-            Ok(handle) => {
-                self.handles.push(handle);
-                state.next_id += 1;
-                if member.job.is_none() {
-                    state.idle.push(id);
-                }
-                state.members.insert(id, member);
-                return Ok(());
+        state.members.insert(id, member);
+        drop(state);
+        let worker = Worker { shared: Arc::clone(&self.shared), id, wake };
+        let started = room_for_a_thread(threads, mapped_room).and_then(|()| {
+            let builder = thread::Builder::new().name("client".to_string());
+            builder.spawn(move || worker.serve_clients())
+        });
+        let handle = started.inspect_err(|error| {
+            let mut state = self.shared.lock();
+            state.leave(id);
+            if threads > 0 && threads < state.max_threads {
+                state.max_threads = threads;
+                say!(
+                    "[!] could not start a client thread: {error}; \
+                     serving at most {threads} clients at once from now on"
+                );
             }
-            Err(error) => error,
-        };
-        if threads > 0 && threads < state.max_threads {
-            state.max_threads = threads;
-            say!(
-                "[!] could not start a client thread: {error}; \
-                 serving at most {threads} clients at once from now on"
-            );
-        }
-        Err((error, member.job))
+        })?;
+        self.handles.push(handle); // To join it when the crew is dropped.
+        Ok(())
     }
 }
 
@@ -291,8 +254,7 @@ impl Drop for Crew {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         state.stopping = true;
-        let ids: Vec<usize> =
-            state.members.keys().copied().collect();
+        let ids: Vec<usize> = state.members.keys().copied().collect();
         for id in ids {
             state.ask(id, None);
         }
@@ -307,9 +269,7 @@ impl Shared {
     /// Locks, ignoring poison: the state changes only in short steps that
     /// cannot panic half-way, never while a handler runs.
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Waits until a thread may have come free, for at most `timeout`.
@@ -319,27 +279,20 @@ impl Shared {
         timeout: Duration,
     ) -> MutexGuard<'a, State> {
         state.accept_loop_waits = true;
-        let waited =
-            self.room_made.wait_timeout(state, timeout);
-        let mut state = waited
-            .unwrap_or_else(PoisonError::into_inner)
-            .0;
+        let waited = self.room_made.wait_timeout(state, timeout);
+        let mut state = waited.unwrap_or_else(PoisonError::into_inner).0;
         state.accept_loop_waits = false;
         state
     }
 }
 
 impl Worker {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.shared.lock()
-    }
-
     /// The thread's life: serve the client it was given, then wait for
     /// the next, until it retires or the crew stops.
     fn serve_clients(self) {
         while let Some(job) = self.next_job() {
             self.serve(job);
-            let mut state = self.lock();
+            let mut state = self.shared.lock();
             let member = state.member(self.id);
             member.give_way = false;
             // A newcomer may wait already, handed over as this one gave way.
@@ -356,7 +309,7 @@ impl Worker {
     /// the crew stops, or it was idle for `idle_retirement` and the crew has
     /// more than [`FLOOR_THREADS`].
     fn next_job(&self) -> Option<Job> {
-        let mut state = self.lock();
+        let mut state = self.shared.lock();
         let mut idle_since = Instant::now();
         loop {
             // The job slot first: a hand-off at the instant of retiring
@@ -366,25 +319,17 @@ impl Worker {
                 return job;
             }
             let idle_for = idle_since.elapsed();
-            let retire =
-                idle_for >= state.idle_retirement;
-            let more =
-                state.members.len() > FLOOR_THREADS;
-            if state.stopping || retire && more {
+            let retire = idle_for >= state.idle_retirement;
+            if state.stopping || retire && state.members.len() > FLOOR_THREADS {
                 state.leave(self.id);
                 return None;
             }
             if retire {
                 idle_since = Instant::now();
             }
-            let left = state
-                .idle_retirement
-                .saturating_sub(idle_for);
-            let waited =
-                self.wake.wait_timeout(state, left);
-            state = waited
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            let left = state.idle_retirement.saturating_sub(idle_for);
+            let waited = self.wake.wait_timeout(state, left);
+            state = waited.unwrap_or_else(PoisonError::into_inner).0;
         }
     }
 
@@ -392,63 +337,34 @@ impl Worker {
     /// panic in the handler ends this client, not this thread; its
     /// message still reaches stderr.
     fn serve(&self, job: Job) {
-        let Job { handler, client, address, accepted_at } =
-            job;
+        let Job { handler, client, address, accepted_at } = job;
         let client = Arc::new(client);
         let wait = self.shared.wait;
-        let deadline = wait.and_then(|wait| {
-            accepted_at.checked_add(wait)
-        });
+        let deadline = wait.and_then(|wait| accepted_at.checked_add(wait));
         let mut first_byte = [0u8; 1];
-        let peek = |socket: &TcpStream| {
-            socket.peek(&mut first_byte)
-        };
-        let waited = match client.set_write_timeout(wait)
-        {
-            Ok(()) => self.wait_while_silent(
-                &client,
-                accepted_at,
-                deadline,
-                peek,
-            ),
+        let peek = |socket: &TcpStream| socket.peek(&mut first_byte);
+        let waited = match client.set_write_timeout(wait) {
+            Ok(()) => {
+                self.wait_while_silent(&client, accepted_at, deadline, peek)
+            }
             Err(error) => Some(Err(error)),
         };
+        let handled = AssertUnwindSafe(|| handler(&client, address));
         let why = match waited {
-            Some(Ok(_)) => {
-                let handled = AssertUnwindSafe(|| {
-                    handler(&client, address)
-                });
-                match panic::catch_unwind(handled) {
-                    Ok(Ok(())) => {
-                        return self
-                            .close(&client, address);
-                    }
-                    Ok(Err(error)) => {
-                        format!("{error:#}")
-                    }
-                    Err(_) => return,
-                }
-            }
+            Some(Ok(_)) => match panic::catch_unwind(handled) {
+                Ok(Ok(())) => return self.close(&client, address),
+                Ok(Err(error)) => format!("{error:#}"),
+                Err(_) => return,
+            },
             None => {
-                let seconds =
-                    accepted_at.elapsed().as_secs_f64();
-                format!(
-                    "sent nothing for {seconds:.1} s{GAVE_WAY}"
-                )
+                let seconds = accepted_at.elapsed().as_secs_f64();
+                format!("sent nothing for {seconds:.1} s{GAVE_WAY}")
             }
-            Some(Err(error))
-                if common::is_timeout(&error) =>
-            {
-                let seconds = wait
-                    .unwrap_or_default()
-                    .as_secs_f64();
-                format!(
-                    "sent nothing for {seconds} s: timed out"
-                )
+            Some(Err(error)) if common::is_timeout(&error) => {
+                let seconds = wait.unwrap_or_default().as_secs_f64();
+                format!("sent nothing for {seconds} s: timed out")
             }
-            Some(Err(error)) => format!(
-                "could not read the request: {error}"
-            ),
+            Some(Err(error)) => format!("could not read the request: {error}"),
         };
         self.say_unless_stopping(address, &why);
     } // The socket is closed here: the crew holds no other copy.
@@ -458,20 +374,12 @@ impl Worker {
     /// client still sends until it closes, within the limits of
     /// [`graceful_close::drain`], giving way if asked. Each byte heard
     /// starts the client's silence again.
-    fn close(
-        &self,
-        client: &Arc<TcpStream>,
-        address: SocketAddr,
-    ) {
+    fn close(&self, client: &Arc<TcpStream>, address: SocketAddr) {
         let mut since = Instant::now();
         let deadline = Some(since + DRAIN_TIME_LIMIT);
         graceful_close::drain(|buffer| {
-            let read = |mut socket: &TcpStream| {
-                socket.read(buffer)
-            };
-            let waited = self.wait_while_silent(
-                client, since, deadline, read,
-            );
+            let read = |mut socket: &TcpStream| socket.read(buffer);
+            let waited = self.wait_while_silent(client, since, deadline, read);
             let seconds = since.elapsed().as_secs_f64();
             since = Instant::now();
             waited.unwrap_or_else(|| {
@@ -485,12 +393,8 @@ impl Worker {
     }
 
     /// One line of the log about a client, unless the crew is stopping.
-    fn say_unless_stopping(
-        &self,
-        address: SocketAddr,
-        why: &str,
-    ) {
-        if !self.lock().stopping {
+    fn say_unless_stopping(&self, address: SocketAddr, why: &str) {
+        if !self.shared.lock().stopping {
             say!("[!] {address}: {why}");
         }
     }
@@ -506,47 +410,45 @@ impl Worker {
         client: &Arc<TcpStream>,
         since: Instant,
         deadline: Option<Instant>,
-        mut attempt: impl FnMut(
-            &TcpStream,
-        ) -> io::Result<usize>,
+        mut attempt: impl FnMut(&TcpStream) -> io::Result<usize>,
     ) -> Option<io::Result<usize>> {
-        let mut state = self.lock();
+        let mut state = self.shared.lock();
         state.silent.insert((since, self.id));
-        state.member(self.id).waiting_on =
-            Some(Arc::clone(client));
+        state.member(self.id).waiting_on = Some(Arc::clone(client));
         drop(state);
         let outcome = loop {
-            let now = Instant::now();
             let left = deadline.map(|deadline| {
-                deadline - now.min(deadline)
+                deadline.saturating_duration_since(Instant::now())
             });
             // At least one try, however small `-w` is: a request already
             // there is served. std rounds a timeout below the OS's unit
             // up, never down to "for ever".
-            let slice = left
-                .unwrap_or(WAIT_SLICE)
-                .min(WAIT_SLICE);
-            let slice =
-                slice.max(Duration::from_nanos(1));
+            let slice = left.unwrap_or(WAIT_SLICE).min(WAIT_SLICE);
+            let slice = slice.max(Duration::from_nanos(1));
             let result = client
                 .set_read_timeout(Some(slice))
                 .and_then(|()| attempt(client));
+            // Only the slice of time ended, or a signal came: wait on.
             let error = match result {
-                Err(error) if waits_on(&error) => error,
+                Err(error)
+                    if common::is_timeout(&error)
+                        || error.kind() == ErrorKind::Interrupted =>
+                {
+                    error
+                }
                 result => break Some(result),
             };
             if left.is_some_and(|left| left <= slice) {
                 break Some(Err(error));
             }
-            if self.lock().asked_to_give_way(self.id) {
+            if self.shared.lock().asked_to_give_way(self.id) {
                 break None;
             }
         };
-        let mut state = self.lock();
+        let mut state = self.shared.lock();
         state.silent.remove(&(since, self.id));
         state.member(self.id).waiting_on = None;
-        outcome
-            .filter(|_| !state.asked_to_give_way(self.id))
+        outcome.filter(|_| !state.asked_to_give_way(self.id))
     }
 }
 
@@ -569,11 +471,8 @@ impl State {
     /// The thread whose client has waited longest for nothing, taken out
     /// of the silence queue, if it has waited [`LEAST_SILENCE`] or more;
     /// otherwise how long until the first one will have.
-    fn longest_silent(
-        &mut self,
-    ) -> Result<usize, Duration> {
-        let &(since, id) =
-            self.silent.first().ok_or(LEAST_SILENCE)?;
+    fn longest_silent(&mut self) -> Result<usize, Duration> {
+        let &(since, id) = self.silent.first().ok_or(LEAST_SILENCE)?;
         let silent_for = since.elapsed();
         if silent_for < LEAST_SILENCE {
             return Err(LEAST_SILENCE - silent_for);
@@ -595,21 +494,10 @@ impl State {
         member.give_way = true;
         member.job = job;
         member.wake.notify_one();
-        let socket = member.waiting_on.as_ref();
-        if let Some(socket) =
-            socket.filter(|_| wake_by_shutdown)
-        {
-            let _ =
-                socket.shutdown(std::net::Shutdown::Read);
+        if let (Some(socket), true) = (&member.waiting_on, wake_by_shutdown) {
+            let _ = socket.shutdown(std::net::Shutdown::Read);
         }
     }
-}
-
-/// Whether a `peek` or `read` ended only because its slice of time did,
-/// or a signal came: then the thread waits on.
-fn waits_on(error: &io::Error) -> bool {
-    common::is_timeout(error)
-        || error.kind() == ErrorKind::Interrupted
 }
 
 /// Whether there is room for one more thread: in the memory mappings
@@ -617,47 +505,28 @@ fn waits_on(error: &io::Error) -> bool {
 /// address space (`ulimit -v`), which `try_reserve_exact` tests by asking
 /// for [`ADDRESS_SPACE_RESERVE`] and failing rather than aborting. The
 /// reserve is given back at once.
-fn room_for_a_thread(
-    threads: usize,
-    mapped_room: usize,
-) -> io::Result<()> {
-    let error = |message: &str| {
-        io::Error::new(
-            ErrorKind::OutOfMemory,
-            message.to_string(),
-        )
-    };
-    if threads >= mapped_room {
-        return Err(error(
-            "vm.max_map_count is nearly used up",
-        ));
-    }
+fn room_for_a_thread(threads: usize, mapped_room: usize) -> io::Result<()> {
     let mut reserve = Vec::<u8>::new();
-    reserve
-        .try_reserve_exact(ADDRESS_SPACE_RESERVE)
-        .map_err(|_| error("the address space (ulimit -v) is nearly used up"))
+    let full = if threads >= mapped_room {
+        "vm.max_map_count is nearly used up"
+    } else if reserve.try_reserve_exact(ADDRESS_SPACE_RESERVE).is_err() {
+        "the address space (ulimit -v) is nearly used up"
+    } else {
+        return Ok(());
+    };
+    Err(io::Error::new(ErrorKind::OutOfMemory, full))
 }
 
 /// How many more threads `vm.max_map_count` leaves room for, read once
 /// at start-up; without such a limit (not Linux), no bound.
 fn threads_the_mappings_allow() -> usize {
-    let read = |path| std::fs::read_to_string(path).ok();
-    let limit = read("/proc/sys/vm/max_map_count")
-        .and_then(|limit| {
-            limit.trim().parse::<usize>().ok()
-        });
-    let used = read("/proc/self/maps")
-        .map(|maps| maps.lines().count());
-    let free = limit.zip(used).map(|(limit, used)| {
-        limit.saturating_sub(used + MAPPINGS_SPARE)
-    });
-    free.map_or(usize::MAX, |free| {
-        free / MAPPINGS_PER_THREAD
+    let read = |path| std::fs::read_to_string(path).unwrap_or_default();
+    let limit = read("/proc/sys/vm/max_map_count").trim().parse::<usize>();
+    let used = read("/proc/self/maps").lines().count() + MAPPINGS_SPARE;
+    limit.map_or(usize::MAX, |limit| {
+        limit.saturating_sub(used) / MAPPINGS_PER_THREAD
     })
 }
 
-// The path is spelled out so that the exercises, which bring this file in
-// with `#[path]`, find the tests too (`cargo test --all-targets`).
 #[cfg(test)]
-#[path = "client_crew/tests.rs"]
 mod tests;

@@ -21,14 +21,12 @@ use std::time::{Duration, Instant};
 /// Read and throw away at most this much after answering...
 pub const DRAIN_BYTE_LIMIT: usize = 64 * 1024;
 /// ...for at most this long.
-pub const DRAIN_TIME_LIMIT: Duration =
-    Duration::from_secs(1);
+pub const DRAIN_TIME_LIMIT: Duration = Duration::from_secs(1);
 
 /// Sends FIN after everything written so far, waits (within limits) for
 /// the client to close its side, and closes: for a thread of one's own, as
 /// in exercise 5's answer and the bench. The crew does the same with reads
 /// that give way to a newcomer when asked, so the server never calls this.
-#[allow(dead_code)]
 pub fn close(socket: TcpStream) {
     if socket.shutdown(Shutdown::Write).is_ok() {
         drain_within_the_time_limit(&socket);
@@ -36,14 +34,10 @@ pub fn close(socket: TcpStream) {
 } // The socket is closed here, when it is dropped.
 
 /// [`drain`] with plain reads, for at most [`DRAIN_TIME_LIMIT`].
-#[allow(dead_code)]
-fn drain_within_the_time_limit(
-    socket: &TcpStream,
-) -> usize {
+fn drain_within_the_time_limit(socket: &TcpStream) -> usize {
     let deadline = Instant::now() + DRAIN_TIME_LIMIT;
     drain(|buffer| {
-        let time_left = deadline
-            .saturating_duration_since(Instant::now());
+        let time_left = deadline.saturating_duration_since(Instant::now());
         if time_left.is_zero() {
             return Err(io::ErrorKind::TimedOut.into());
         }
@@ -55,9 +49,7 @@ fn drain_within_the_time_limit(
 /// Calls `read` until the client's FIN (`Ok(0)`), an error (a time limit,
 /// or a reset) or [`DRAIN_BYTE_LIMIT`] bytes, whichever comes first.
 /// Returns the bytes thrown away.
-pub fn drain(
-    mut read: impl FnMut(&mut [u8]) -> io::Result<usize>,
-) -> usize {
+pub fn drain(mut read: impl FnMut(&mut [u8]) -> io::Result<usize>) -> usize {
     let mut discarded = [0u8; 4096];
     let mut bytes_discarded = 0;
     while bytes_discarded <= DRAIN_BYTE_LIMIT {
@@ -78,14 +70,10 @@ mod tests {
 
     /// A connected pair on loopback: the client's end, the server's.
     fn pair() -> (TcpStream, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .expect("binds");
-        let client = TcpStream::connect(
-            listener.local_addr().expect("bound"),
-        )
-        .expect("connects");
-        let (server, _) =
-            listener.accept().expect("accepts");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+        let client = TcpStream::connect(listener.local_addr().expect("bound"))
+            .expect("connects");
+        let (server, _) = listener.accept().expect("accepts");
         (client, server)
     }
 
@@ -104,11 +92,9 @@ mod tests {
             }
         });
         // Had the time limit come first, fewer bytes would be counted.
-        let discarded =
-            drain_within_the_time_limit(&server);
+        let discarded = drain_within_the_time_limit(&server);
         assert!(
-            (DRAIN_BYTE_LIMIT
-                ..DRAIN_BYTE_LIMIT + 4096 + 1)
+            (DRAIN_BYTE_LIMIT..DRAIN_BYTE_LIMIT + 4096 + 1)
                 .contains(&discarded),
             "{discarded} bytes"
         );
@@ -122,8 +108,7 @@ mod tests {
     fn the_drain_stops_after_its_time() {
         let (_client, server) = pair();
         let started = Instant::now();
-        let discarded =
-            drain_within_the_time_limit(&server);
+        let discarded = drain_within_the_time_limit(&server);
         let took = started.elapsed();
         assert_eq!(discarded, 0);
         assert!(took >= DRAIN_TIME_LIMIT, "{took:?}");

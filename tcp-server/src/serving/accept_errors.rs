@@ -9,8 +9,8 @@
 //!   (ENOBUFS, ENOMEM): retrying at once would only spin, since nothing
 //!   has changed. We ask the client that has waited longest for nothing to
 //!   give way, and retry as soon as a thread comes free, or after
-//!   [`SHORTAGE_PAUSE`]. With no client to drop, the log says so once a
-//!   second.
+//!   100 ms (`SHORTAGE_PAUSE`). With no client to drop, the log says so
+//!   once a second.
 //! - **A broken listener.** EBADF, EINVAL, ENOTSOCK, EFAULT: the
 //!   listening socket itself is unusable, and every retry would fail the
 //!   same way. The server ends with an `error:` line and exit status 1, as
@@ -31,19 +31,16 @@ use common::say;
 use crate::client_crew::Crew;
 
 /// The longest wait for a client to leave before `accept` is tried again.
-const SHORTAGE_PAUSE: Duration =
-    Duration::from_millis(100);
+const SHORTAGE_PAUSE: Duration = Duration::from_millis(100);
 /// The pause after an error we do not know.
-const UNKNOWN_ERROR_PAUSE: Duration =
-    Duration::from_secs(1);
+const UNKNOWN_ERROR_PAUSE: Duration = Duration::from_secs(1);
 /// A shortage lasts many retries; say so at most this often.
-const SHORTAGE_REPORT_INTERVAL: Duration =
-    Duration::from_secs(1);
+const REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The accept loop's memory of its recent failures.
 #[derive(Default)]
 pub struct AcceptErrors {
-    last_shortage_report: Option<Instant>,
+    shortage_reported_at: Option<Instant>,
 }
 
 /// The classes of `man 2 accept`, as this module handles them.
@@ -60,15 +57,9 @@ pub enum AcceptError {
 /// closing it: otherwise every `accept` would fail. Only a shortage
 /// counts; any other failure proves nothing either way.
 pub fn prove_a_spare_descriptor() -> io::Result<()> {
-    let opened = std::env::current_exe()
-        .and_then(std::fs::File::open);
+    let opened = std::env::current_exe().and_then(std::fs::File::open);
     match opened {
-        Err(error)
-            if classify(&error)
-                == AcceptError::Shortage =>
-        {
-            Err(error)
-        }
+        Err(error) if classify(&error) == AcceptError::Shortage => Err(error),
         _ => Ok(()),
     }
 }
@@ -90,17 +81,12 @@ impl AcceptErrors {
             }
             AcceptError::AboutOneConnection => "",
             AcceptError::Shortage => {
-                let asked =
-                    crew.make_room(SHORTAGE_PAUSE);
-                let now = Instant::now();
-                let last = self.last_shortage_report;
-                let interval = SHORTAGE_REPORT_INTERVAL;
-                if last.is_some_and(|last| {
-                    now - last < interval
-                }) {
+                let asked = crew.make_room(SHORTAGE_PAUSE);
+                let reported = self.shortage_reported_at;
+                if reported.is_some_and(|at| at.elapsed() < REPORT_INTERVAL) {
                     return Ok(());
                 }
-                self.last_shortage_report = Some(now);
+                self.shortage_reported_at = Some(Instant::now());
                 if asked {
                     "; a silent client gives way"
                 } else {
@@ -109,9 +95,7 @@ impl AcceptErrors {
             }
             AcceptError::Unknown => "; retrying in 1 s",
         };
-        say!(
-            "[!] could not accept a connection: {error}{what_now}"
-        );
+        say!("[!] could not accept a connection: {error}{what_now}");
         if class == AcceptError::Unknown {
             thread::sleep(UNKNOWN_ERROR_PAUSE);
         }
@@ -119,42 +103,25 @@ impl AcceptErrors {
     }
 }
 
-/// Sorts an error from `accept`. std has no stable `ErrorKind` for most of
-/// these yet, so we also compare the operating system's own numbers, where
-/// its `accept` page lists them.
+/// Sorts an error from `accept`: by std's `ErrorKind` where it has one on
+/// every system, then by the operating system's own numbers, where its
+/// `accept` page lists them (std has no stable `ErrorKind` for most yet).
 pub fn classify(error: &io::Error) -> AcceptError {
+    use ErrorKind::*;
+    let [shortage, broken_listener, one_connection] = codes();
     let code = error.raw_os_error().unwrap_or(0);
-    let kind = error.kind();
-    let [shortage, broken_listener, one_connection] =
-        codes();
-    if kind == ErrorKind::OutOfMemory
-        || shortage.contains(&code)
-    {
-        AcceptError::Shortage
-    } else if kind == ErrorKind::InvalidInput
-        || broken_listener.contains(&code)
-    {
-        AcceptError::BrokenListener
-    } else if ONE_CONNECTION_KINDS.contains(&kind)
-        || one_connection.contains(&code)
-    {
-        AcceptError::AboutOneConnection
-    } else {
-        AcceptError::Unknown
+    match error.kind() {
+        OutOfMemory => AcceptError::Shortage,
+        InvalidInput => AcceptError::BrokenListener,
+        ConnectionAborted | ConnectionReset | ConnectionRefused
+        | PermissionDenied | TimedOut | HostUnreachable
+        | NetworkUnreachable | NetworkDown => AcceptError::AboutOneConnection,
+        _ if shortage.contains(&code) => AcceptError::Shortage,
+        _ if broken_listener.contains(&code) => AcceptError::BrokenListener,
+        _ if one_connection.contains(&code) => AcceptError::AboutOneConnection,
+        _ => AcceptError::Unknown,
     }
 }
-
-/// What std sorts for us, on every system.
-const ONE_CONNECTION_KINDS: &[ErrorKind] = &[
-    ErrorKind::ConnectionAborted,
-    ErrorKind::ConnectionReset,
-    ErrorKind::ConnectionRefused,
-    ErrorKind::PermissionDenied,
-    ErrorKind::TimedOut,
-    ErrorKind::HostUnreachable,
-    ErrorKind::NetworkUnreachable,
-    ErrorKind::NetworkDown,
-];
 
 /// The operating system's numbers for (a shortage, a broken listener,
 /// one connection's trouble), only where its `accept` page lists them.
@@ -162,21 +129,13 @@ const ONE_CONNECTION_KINDS: &[ErrorKind] = &[
 /// `ErrorKind` alone sorts them: a shortage then reads as an unknown
 /// error, retried each second.
 fn codes() -> [&'static [i32]; 3] {
-    if cfg!(any(
-        target_os = "linux",
-        target_os = "android"
-    )) {
+    if cfg!(any(target_os = "linux", target_os = "android")) {
         // Linux: `man 2 accept` (man7.org) and `errno.h`. ENFILE EMFILE
         // ENOBUFS ENOMEM; EBADF EINVAL ENOTSOCK EFAULT; EPERM EPROTO
         // ENOPROTOOPT EHOSTDOWN ENONET EHOSTUNREACH EOPNOTSUPP ENETUNREACH
         // ENETDOWN, which the page says to "treat like EAGAIN by retrying".
-        let one_connection =
-            &[1, 71, 92, 112, 64, 113, 95, 101, 100];
-        [
-            &[23, 24, 105, 12],
-            &[9, 22, 88, 14],
-            one_connection,
-        ]
+        let one_connection = &[1, 71, 92, 112, 64, 113, 95, 101, 100];
+        [&[23, 24, 105, 12], &[9, 22, 88, 14], one_connection]
     } else if cfg!(target_os = "macos") {
         // macOS: Apple's `accept(2)` and `sys/errno.h`. ENFILE EMFILE
         // ENOBUFS ENOMEM; EBADF EINVAL ENOTSOCK EFAULT EOPNOTSUPP; EPERM.
@@ -185,18 +144,11 @@ fn codes() -> [&'static [i32]; 3] {
         // Windows: Microsoft's `accept` page (learn.microsoft.com/windows/
         // win32/api/winsock2/nf-winsock2-accept). WSAEMFILE WSAENOBUFS;
         // WSAEINVAL WSAENOTSOCK WSAEFAULT WSAEOPNOTSUPP; WSAECONNRESET.
-        [
-            &[10024, 10055],
-            &[10022, 10038, 10014, 10045],
-            &[10054],
-        ]
+        [&[10024, 10055], &[10022, 10038, 10014, 10045], &[10054]]
     } else {
         [&[], &[], &[]]
     }
 }
 
-// The path is spelled out so that the exercises, which bring this file in
-// with `#[path]`, find the tests too (`cargo test --all-targets`).
 #[cfg(test)]
-#[path = "accept_errors/tests.rs"]
 mod tests;
