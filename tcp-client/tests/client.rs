@@ -411,8 +411,11 @@ fn assert_one_deadline(
     port: u16,
     tried: &[String],
 ) {
-    let wait =
-        Duration::from_secs(if cfg!(windows) { 1 } else { 3 });
+    let wait = Duration::from_secs(if cfg!(windows) {
+        1
+    } else {
+        3
+    });
     let started = std::time::Instant::now();
     let output = run_with_limit(
         tcp_client().args([

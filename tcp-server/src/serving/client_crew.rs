@@ -177,8 +177,11 @@ impl Crew {
             if let Some(id) = state.idle.pop() {
                 let member = state.member(id);
                 member.job = Some(job);
-                member.wake.notify_one();
-                return;
+                // Woken once the lock is free, so that it does not wake only
+                // to wait for the lock.
+                let wake = Arc::clone(&member.wake);
+                drop(state);
+                return wake.notify_one();
             }
             // A new thread, if the bound allows: it joins the idle ones,
             // and the next look hands it the client. If the system refuses
@@ -298,7 +301,9 @@ impl Worker {
             // A newcomer may wait already, handed over as this one gave way.
             if member.job.is_none() {
                 state.idle.push(self.id);
-                if state.accept_loop_waits {
+                let accept_loop_waits = state.accept_loop_waits;
+                drop(state);
+                if accept_loop_waits {
                     self.shared.room_made.notify_one();
                 }
             }
@@ -402,9 +407,9 @@ impl Worker {
     /// Runs `attempt` (a `peek` or `read`) on a client silent since
     /// `since`, in slices of at most [`WAIT_SLICE`], until it returns or
     /// `deadline` passes (then its timeout error), or the thread is asked
-    /// to give way (then `None`). Meanwhile the client is in the silence
-    /// queue. Once asked to give way, that is the answer, whatever
-    /// `attempt` returned.
+    /// to give way (then `None`). Once silent for [`LEAST_SILENCE`], the
+    /// client is in the silence queue; once asked to give way, that is the
+    /// answer, whatever `attempt` returned.
     fn wait_while_silent(
         &self,
         client: &Arc<TcpStream>,
@@ -412,18 +417,22 @@ impl Worker {
         deadline: Option<Instant>,
         mut attempt: impl FnMut(&TcpStream) -> io::Result<usize>,
     ) -> Option<io::Result<usize>> {
-        let mut state = self.shared.lock();
-        state.silent.insert((since, self.id));
-        state.member(self.id).waiting_on = Some(Arc::clone(client));
-        drop(state);
+        // No client can be asked to give way before LEAST_SILENCE, so the
+        // first try joins the silence queue only if it times out: most
+        // clients never take the lock here.
+        let mut queued = false;
         let outcome = loop {
-            let left = deadline.map(|deadline| {
-                deadline.saturating_duration_since(Instant::now())
-            });
+            let now = Instant::now();
+            let left = deadline
+                .map(|deadline| deadline.saturating_duration_since(now));
+            let slice = match queued {
+                true => WAIT_SLICE,
+                false => (since + LEAST_SILENCE).saturating_duration_since(now),
+            };
             // At least one try, however small `-w` is: a request already
             // there is served. std rounds a timeout below the OS's unit
             // up, never down to "for ever".
-            let slice = left.unwrap_or(WAIT_SLICE).min(WAIT_SLICE);
+            let slice = left.map_or(slice, |left| left.min(slice));
             let slice = slice.max(Duration::from_nanos(1));
             let result = client
                 .set_read_timeout(Some(slice))
@@ -441,10 +450,19 @@ impl Worker {
             if left.is_some_and(|left| left <= slice) {
                 break Some(Err(error));
             }
-            if self.shared.lock().asked_to_give_way(self.id) {
+            let mut state = self.shared.lock();
+            if state.asked_to_give_way(self.id) {
                 break None;
             }
+            if !queued {
+                state.silent.insert((since, self.id));
+                state.member(self.id).waiting_on = Some(Arc::clone(client));
+                queued = true;
+            }
         };
+        if !queued {
+            return outcome;
+        }
         let mut state = self.shared.lock();
         state.silent.remove(&(since, self.id));
         state.member(self.id).waiting_on = None;
