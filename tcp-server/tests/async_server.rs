@@ -320,50 +320,6 @@ fn the_bound_on_clients_holds() {
     assert_closed(silent);
 }
 
-/// The async twin drains within tcp-server's limits: its constants are
-/// tcp-server's, written the same way.
-#[test]
-fn the_drain_limits_are_tcp_servers() {
-    let read = |path: &str| {
-        let source = std::fs::read_to_string(
-            support::workspace_root()
-                .join("tcp-server")
-                .join(path),
-        )
-        .expect("the source should read");
-        // One constant per `pub const`, whitespace squeezed out.
-        let squeezed: String = source
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        ["DRAIN_BYTE_LIMIT", "DRAIN_TIME_LIMIT"].map(
-            |name| {
-                let start = squeezed
-                    .find(&format!("pub const {name}"))
-                    .unwrap_or_else(|| {
-                        panic!(
-                            "{path} should define {name}"
-                        )
-                    });
-                let end = start
-                    + squeezed[start..]
-                        .find(';')
-                        .expect("a ;");
-                squeezed[start..end].to_string()
-            },
-        )
-    };
-    let threaded = read("src/graceful_close.rs");
-    assert_eq!(
-        threaded[0],
-        "pub const DRAIN_BYTE_LIMIT: usize = 64 * 1024"
-    );
-    assert_eq!(
-        read("examples/async-server/graceful_close.rs"),
-        threaded
-    );
-}
-
 /// A bad port is a usage error naming the async twin; a taken port is one
 /// `error:` line with tcp-server's advice.
 #[test]

@@ -1,6 +1,6 @@
 //! Closing a connection so that the client sees `ACK!` and then a clean end
-//! of stream, as tcp-server's `src/graceful_close.rs` does, with `.await`
-//! where that one blocks its thread.
+//! of stream, as tcp-server's `src/serving/graceful_close.rs`
+//! does, with `.await` where that one blocks its thread.
 //!
 //! Dropping a socket while bytes the server never read are waiting makes
 //! the kernel send a reset (RST) instead of a normal close (FIN), and a
@@ -10,19 +10,15 @@
 //! the client still sends until it closes its side too, within limits of
 //! bytes and time.
 
-use std::time::Duration;
-
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-/// Read and throw away at most this much after answering...
-/// (tcp-server's `DRAIN_BYTE_LIMIT`; `tests/async_server.rs` checks that
-/// the two agree. An example cannot `use` a binary's items, and bringing
-/// in its file with `#[path]` would bring its crew of threads with it.)
-pub const DRAIN_BYTE_LIMIT: usize = 64 * 1024;
-/// ...for at most this long (tcp-server's `DRAIN_TIME_LIMIT`).
-pub const DRAIN_TIME_LIMIT: Duration =
-    Duration::from_secs(1);
+// tcp-server's limits, from its library: read and throw away
+// at most DRAIN_BYTE_LIMIT bytes after answering, for at most
+// DRAIN_TIME_LIMIT.
+use tcp_server::graceful_close::{
+    DRAIN_BYTE_LIMIT, DRAIN_TIME_LIMIT,
+};
 
 /// Sends FIN after everything written so far, waits (within limits) for
 /// the client to close its side, and closes.
