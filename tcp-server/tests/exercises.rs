@@ -49,7 +49,7 @@ const ATTEMPTS: &[Attempt] = &[
     Attempt {
         exercise: 5,
         patch: Some("exercise-5-step-1"),
-        line: "exercise 5: does not compile yet: line 94: expected value, found module `accept_errors` [E0423]",
+        line: "exercise 5: does not compile yet: line 87: cannot find value `failed_accepts` in this scope [E0425]",
     },
     Attempt {
         exercise: 5,
@@ -59,7 +59,7 @@ const ATTEMPTS: &[Attempt] = &[
     Attempt {
         exercise: 5,
         patch: Some("exercise-5-step-3"),
-        line: "exercise 5: works, but the compiler warns about it (below); clear the warnings to finish",
+        line: "exercise 5: does not compile yet: line 106: cannot find module or crate `graceful_close` in this scope: use of unresolved module or unlinked crate `graceful_close` [E0433]",
     },
     Attempt {
         exercise: 6,
