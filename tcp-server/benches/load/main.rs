@@ -9,7 +9,7 @@
 //! - `pool`: the fastest blocking design we know for the same work: 16
 //!   threads that each call `accept` and serve the client themselves
 //!   (`baseline_servers.rs`, which also has `handoff` and `inline`);
-//! - `async`: `tcp-server/examples/async-server.rs`, a task per client on
+//! - `async`: `tcp-server/examples/async-server/`, a task per client on
 //!   tokio, which the bench builds with
 //!   `cargo build --release -p tcp-server --example async-server`;
 //! - `python` and `python-async`: `docs/python/tcp_server.py` and

@@ -43,7 +43,7 @@ Servers:
   rust               tcp-server, built by cargo bench
   pool               16 threads that each accept and serve
   handoff            one accept loop hands clients to 16 threads
-  async              tcp-server/examples/async-server.rs (tokio)
+  async              tcp-server/examples/async-server/ (tokio)
   python             docs/python/tcp_server.py
   python-async       docs/python/tcp_server_async.py (asyncio)
   inline             serves each client inside its accept loop

@@ -91,7 +91,7 @@ pub fn prepare(
                 &here,
                 name,
                 "async-server",
-                "tcp-server/examples/async-server.rs",
+                "tcp-server/examples/async-server/main.rs",
             )?,
             "python" => python_script(name, "tcp_server.py", &mut python),
             "python-async" => {
