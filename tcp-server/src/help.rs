@@ -60,7 +60,8 @@ pub fn bind_failed(
 /// system's limit on threads or memory is too tight.
 pub fn no_thread(error: io::Error) -> anyhow::Error {
     common::hint(
-        error,
+        anyhow::Error::new(error)
+            .context("could not start a client thread"),
         "the system refused a new thread (ulimit -u or -v, or a \
          container's task limit); raise the limit",
     )

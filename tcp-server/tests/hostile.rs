@@ -677,40 +677,55 @@ fn one_newcomer_drops_one_silent_client() {
 
 /// A client that got `ACK!` but never closes holds its thread only until
 /// somebody needs it: then it is dropped with a line that says what it
-/// did not do.
+/// did not do. The newcomer must come within the drain's 1 s; on a
+/// machine so busy that it came later (the drain ended by itself, with
+/// no line), the try proves nothing and is made again, up to 5 times.
 #[test]
 fn a_client_that_never_closes_gives_way() {
-    let (server, address) =
-        start(&["-w", "30", "--max-clients", "1"]);
-    let mut lingering =
-        TcpStream::connect(address).expect("connects");
-    let lingering_address =
-        lingering.local_addr().expect("bound");
-    lingering.write_all(b"hello").expect("sends");
-    lingering
-        .set_read_timeout(Some(DEADLINE))
-        .expect("sets");
-    let mut reply = Vec::new();
-    lingering
-        .read_to_end(&mut reply)
-        .expect("ACK! and FIN");
-    assert_eq!(reply, b"ACK!");
-    // The server now waits (up to 1 s) for this client to close; after
-    // LEAST_SILENCE (100 ms) it may give way.
-    thread::sleep(Duration::from_millis(150));
-    // No timing asserted: the line below, not the drain's 1 s limit,
-    // says that it gave way.
-    let (newcomer, reply) =
-        support::exchange_from(address, b"newcomer");
-    assert_eq!(reply.expect("a clean end"), b"ACK!");
-    let lines =
-        lines_until(&server, &newcomer.to_string());
-    assert_one_drop(
-        &lines,
-        &format!(
-            "[!] {lingering_address}: did not close for "
-        ),
-        " s after ACK! while another client waited: dropped to make room",
+    for _try in 0..5 {
+        let (server, address) =
+            start(&["-w", "30", "--max-clients", "1"]);
+        let mut lingering = TcpStream::connect(address)
+            .expect("connects");
+        let lingering_address =
+            lingering.local_addr().expect("bound");
+        lingering.write_all(b"hello").expect("sends");
+        lingering
+            .set_read_timeout(Some(DEADLINE))
+            .expect("sets");
+        let mut reply = Vec::new();
+        lingering
+            .read_to_end(&mut reply)
+            .expect("ACK! and FIN");
+        assert_eq!(reply, b"ACK!");
+        let answered = std::time::Instant::now();
+        // The server now waits (up to 1 s) for this client to close;
+        // after LEAST_SILENCE (100 ms) it may give way.
+        thread::sleep(Duration::from_millis(150));
+        let (newcomer, reply) =
+            support::exchange_from(address, b"newcomer");
+        let late = answered.elapsed()
+            >= Duration::from_millis(900);
+        assert_eq!(reply.expect("a clean end"), b"ACK!");
+        let lines =
+            lines_until(&server, &newcomer.to_string());
+        if late
+            && !lines
+                .iter()
+                .any(|line| line.starts_with("[!]"))
+        {
+            continue; // The drain ended first: try again.
+        }
+        return assert_one_drop(
+            &lines,
+            &format!(
+                "[!] {lingering_address}: did not close for "
+            ),
+            " s after ACK! while another client waited: dropped to make room",
+        );
+    }
+    panic!(
+        "5 tries, each too slow to tell: is the machine that busy?"
     );
 }
 

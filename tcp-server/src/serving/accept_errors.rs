@@ -4,7 +4,10 @@
 //! - **One connection's trouble.** A client that gave up between its
 //!   handshake and our `accept` (ECONNABORTED), a connection a firewall
 //!   refused (EPERM), and on Linux the network errors that belong to that
-//!   one connection. The next client is served at once.
+//!   one connection. The next client is served at once; the log says so
+//!   at most once a second, and within that second each retry waits a
+//!   millisecond, so that a run that never ends (a security module may
+//!   refuse every `accept`) is not a busy loop.
 //! - **A shortage.** Out of file descriptors (EMFILE, ENFILE) or memory
 //!   (ENOBUFS, ENOMEM): retrying at once would only spin, since nothing
 //!   has changed. We ask the client that has waited longest for nothing to
@@ -25,7 +28,7 @@ use std::io::{self, ErrorKind};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, Result};
 use common::say;
 
 use crate::client_crew::Crew;
@@ -36,11 +39,16 @@ const SHORTAGE_PAUSE: Duration = Duration::from_millis(100);
 const UNKNOWN_ERROR_PAUSE: Duration = Duration::from_secs(1);
 /// A shortage lasts many retries; say so at most this often.
 const REPORT_INTERVAL: Duration = Duration::from_secs(1);
+/// Between retries after errors about one connection that come less than
+/// `REPORT_INTERVAL` apart: a run of them that never ends (a security
+/// module may refuse every `accept`) must not be a busy loop.
+const CONNECTION_ERROR_PAUSE: Duration = Duration::from_millis(1);
 
 /// The accept loop's memory of its recent failures.
 #[derive(Default)]
 pub struct AcceptErrors {
-    shortage_reported_at: Option<Instant>,
+    shortage_said_at: Option<Instant>,
+    connection_error_said_at: Option<Instant>,
 }
 
 /// The classes of `man 2 accept`, as this module handles them.
@@ -57,8 +65,7 @@ pub enum AcceptError {
 /// closing it: otherwise every `accept` would fail. Only a shortage
 /// counts; any other failure proves nothing either way.
 pub fn prove_a_spare_descriptor() -> io::Result<()> {
-    let opened = std::env::current_exe().and_then(std::fs::File::open);
-    match opened {
+    match std::env::current_exe().and_then(std::fs::File::open) {
         Err(error) if classify(&error) == AcceptError::Shortage => Err(error),
         _ => Ok(()),
     }
@@ -68,39 +75,45 @@ impl AcceptErrors {
     /// Reports a failed `accept` and pauses only if retrying at once would
     /// fail again. When resources run out, asks `crew` for room. Returns an
     /// error when the listener is broken: the server should end.
-    pub fn handle(
-        &mut self,
-        error: io::Error,
-        crew: &Crew,
-    ) -> anyhow::Result<()> {
-        let class = classify(&error);
-        let what_now = match class {
+    pub fn handle(&mut self, error: io::Error, crew: &Crew) -> Result<()> {
+        let (what_now, pause) = match classify(&error) {
             AcceptError::BrokenListener => {
                 let stopped = "the listening socket stopped working";
                 return Err(error).context(stopped);
             }
-            AcceptError::AboutOneConnection => "",
-            AcceptError::Shortage => {
-                let asked = crew.make_room(SHORTAGE_PAUSE);
-                let reported = self.shortage_reported_at;
-                if reported.is_some_and(|at| at.elapsed() < REPORT_INTERVAL) {
+            AcceptError::AboutOneConnection => {
+                if said_lately(&mut self.connection_error_said_at) {
+                    thread::sleep(CONNECTION_ERROR_PAUSE);
                     return Ok(());
                 }
-                self.shortage_reported_at = Some(Instant::now());
-                if asked {
-                    "; a silent client gives way"
-                } else {
-                    "; no client can give way yet: retrying"
+                ("", false)
+            }
+            AcceptError::Shortage => {
+                let asked = crew.make_room(SHORTAGE_PAUSE);
+                if said_lately(&mut self.shortage_said_at) {
+                    return Ok(());
+                }
+                match asked {
+                    true => ("; a silent client gives way", false),
+                    false => ("; no client can give way yet: retrying", false),
                 }
             }
-            AcceptError::Unknown => "; retrying in 1 s",
+            AcceptError::Unknown => ("; retrying in 1 s", true),
         };
         say!("[!] could not accept a connection: {error}{what_now}");
-        if class == AcceptError::Unknown {
+        if pause {
             thread::sleep(UNKNOWN_ERROR_PAUSE);
         }
         Ok(())
     }
+}
+
+/// Whether a line about this was said less than `REPORT_INTERVAL` ago; if
+/// not, one is said now.
+fn said_lately(said_at: &mut Option<Instant>) -> bool {
+    let lately = said_at.is_some_and(|at| at.elapsed() < REPORT_INTERVAL);
+    *said_at = if lately { *said_at } else { Some(Instant::now()) };
+    lately
 }
 
 /// Sorts an error from `accept`: by std's `ErrorKind` where it has one on
@@ -143,8 +156,9 @@ fn codes() -> [&'static [i32]; 3] {
     } else if cfg!(windows) {
         // Windows: Microsoft's `accept` page (learn.microsoft.com/windows/
         // win32/api/winsock2/nf-winsock2-accept). WSAEMFILE WSAENOBUFS;
-        // WSAEINVAL WSAENOTSOCK WSAEFAULT WSAEOPNOTSUPP; WSAECONNRESET.
-        [&[10024, 10055], &[10022, 10038, 10014, 10045], &[10054]]
+        // WSAEINVAL WSAENOTSOCK WSAEFAULT WSAEOPNOTSUPP; WSAECONNRESET,
+        // WSAEINTR (a blocking call cancelled).
+        [&[10024, 10055], &[10022, 10038, 10014, 10045], &[10054, 10004]]
     } else {
         [&[], &[], &[]]
     }

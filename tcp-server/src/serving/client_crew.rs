@@ -52,16 +52,23 @@ pub const WAIT_SLICE: Duration = Duration::from_millis(250);
 pub const IDLE_RETIREMENT: Duration = Duration::from_secs(30);
 /// ...unless the crew is down to this many threads.
 pub const FLOOR_THREADS: usize = 4;
+/// How long dropping the crew waits for its threads to leave.
+pub const STOP_LIMIT: Duration = Duration::from_secs(2);
 /// Address space that must still be free before a thread starts: its
 /// stack (2 MiB, std's default), its signal stack and a `malloc` arena,
 /// with room to spare. Rust aborts the process when it cannot map a new
 /// thread's signal stack, so we check first.
 const ADDRESS_SPACE_RESERVE: usize = 64 << 20;
+const THREAD_STACK_SIZE: usize = 2 << 20;
 /// On Linux a thread costs 4 memory mappings out of `vm.max_map_count`:
 /// its stack and its signal stack, each with a guard page. We measured it
 /// in `/proc/PID/maps`; `MAPPINGS_SPARE` is for everything else.
 const MAPPINGS_PER_THREAD: usize = 4;
 const MAPPINGS_SPARE: usize = 1024;
+/// Whether `shutdown` wakes a thread that waits on the socket: see
+/// [`State::ask`].
+const WAKE_BY_SHUTDOWN: bool =
+    cfg!(any(target_os = "linux", target_os = "macos"));
 /// The end of the line when a client is dropped to make room.
 const GAVE_WAY: &str = " while another client waited: dropped to make room";
 
@@ -99,7 +106,9 @@ struct State {
     max_threads: usize,
     /// How many threads the memory mappings allow, as read at start-up.
     mapped_room: usize,
-    accept_loop_waits: bool,
+    /// Clients asked to give way for an accept loop out of descriptors,
+    /// that have not left yet: one at a time.
+    making_room: usize,
     stopping: bool,
     idle_retirement: Duration,
     /// Whether `shutdown` wakes a thread asked to give way: on Linux and
@@ -131,7 +140,6 @@ struct Job {
 struct Worker {
     shared: Arc<Shared>,
     id: usize,
-    wake: Arc<Condvar>,
 }
 
 impl Crew {
@@ -144,19 +152,13 @@ impl Crew {
             max_threads: max_threads.max(1),
             mapped_room: threads_the_mappings_allow(),
             idle_retirement: IDLE_RETIREMENT,
-            wake_by_shutdown: cfg!(any(
-                target_os = "linux",
-                target_os = "macos"
-            )),
+            wake_by_shutdown: WAKE_BY_SHUTDOWN,
             ..State::default()
         });
         let shared =
             Arc::new(Shared { state, room_made: Condvar::new(), wait });
         let mut crew = Crew { shared, handles: Vec::new() };
-        crew.start_thread().map_err(|error| {
-            let message = format!("could not start a client thread: {error}");
-            io::Error::new(error.kind(), message)
-        })?;
+        crew.start_thread()?;
         Ok(crew)
     }
 
@@ -169,8 +171,7 @@ impl Crew {
         client: TcpStream,
         address: SocketAddr,
     ) {
-        let accepted_at = Instant::now();
-        let job = Job { handler, client, address, accepted_at };
+        let job = Job { handler, client, address, accepted_at: Instant::now() };
         loop {
             let mut state = self.shared.lock();
             // The thread that came free last takes the client.
@@ -188,8 +189,10 @@ impl Crew {
             // it, the bound is lower now, and the log has said so.
             if state.members.len() < state.max_threads {
                 drop(state);
-                let _refused = self.start_thread();
-                continue;
+                if self.start_thread().is_ok() {
+                    continue;
+                }
+                state = self.shared.lock();
             }
             // Every thread is busy: the longest silent client gives way,
             // and its thread takes this one.
@@ -202,16 +205,14 @@ impl Crew {
 
     /// For an accept loop out of file descriptors: asks the client that
     /// has waited longest for nothing to give way, if one has waited
-    /// [`LEAST_SILENCE`], then waits until a thread comes free, or for at
-    /// most `pause`. Returns whether a client was asked to give way.
+    /// [`LEAST_SILENCE`] and none asked before is still on its way out; then
+    /// waits until a thread comes free, or for at most `pause`. Returns
+    /// whether a client gives way.
     pub fn make_room(&self, pause: Duration) -> bool {
         let mut state = self.shared.lock();
-        let longest = state.longest_silent();
-        if let Ok(id) = longest {
-            state.ask(id, None);
-        }
+        let asked = state.ask_one_for_room();
         drop(self.shared.wait_for_room(state, pause));
-        longest.is_ok()
+        asked
     }
 
     /// Starts a thread, which waits idle for a client. Its member joins the
@@ -226,20 +227,26 @@ impl Crew {
             (state.next_id, state.members.len(), state.mapped_room);
         state.next_id += 1;
         state.idle.push(id);
-        let member = Member::default();
-        let wake = Arc::clone(&member.wake);
-        state.members.insert(id, member);
+        state.members.insert(id, Member::default());
         drop(state);
-        let worker = Worker { shared: Arc::clone(&self.shared), id, wake };
+        let worker = Worker { shared: Arc::clone(&self.shared), id };
         let started = room_for_a_thread(threads, mapped_room).and_then(|()| {
-            let builder = thread::Builder::new().name("client".to_string());
+            // The stack the reserve above counts on, whatever
+            // RUST_MIN_STACK says.
+            let builder = thread::Builder::new()
+                .name("client".to_string())
+                .stack_size(THREAD_STACK_SIZE);
             builder.spawn(move || worker.serve_clients())
         });
         let handle = started.inspect_err(|error| {
             let mut state = self.shared.lock();
             state.leave(id);
-            if threads > 0 && threads < state.max_threads {
+            let lower = threads > 0 && threads < state.max_threads;
+            if lower {
                 state.max_threads = threads;
+            }
+            drop(state); // Printing may block: never under the lock.
+            if lower {
                 say!(
                     "[!] could not start a client thread: {error}; \
                      serving at most {threads} clients at once from now on"
@@ -253,16 +260,24 @@ impl Crew {
 
 impl Drop for Crew {
     /// Asks every thread to stop (a waiting one gives way, an idle one
-    /// wakes and exits) and joins them.
+    /// wakes and exits) and joins them. A thread leaves within a slice
+    /// while it waits, or once its handler returns; one whose handler is
+    /// still stuck after [`STOP_LIMIT`] is left behind, so that a server
+    /// that must end does end.
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         state.stopping = true;
-        let ids: Vec<usize> = state.members.keys().copied().collect();
-        for id in ids {
+        for id in state.members.keys().copied().collect::<Vec<_>>() {
             state.ask(id, None);
         }
-        drop(state);
-        for handle in self.handles.drain(..) {
+        let room_made = &self.shared.room_made;
+        let waited = room_made.wait_timeout_while(state, STOP_LIMIT, |state| {
+            !state.members.is_empty()
+        });
+        let stuck =
+            waited.unwrap_or_else(PoisonError::into_inner).1.timed_out();
+        let joinable = |handle: &JoinHandle<()>| !stuck || handle.is_finished();
+        for handle in self.handles.drain(..).filter(joinable) {
             let _ = handle.join();
         }
     }
@@ -278,14 +293,11 @@ impl Shared {
     /// Waits until a thread may have come free, for at most `timeout`.
     fn wait_for_room<'a>(
         &self,
-        mut state: MutexGuard<'a, State>,
+        state: MutexGuard<'a, State>,
         timeout: Duration,
     ) -> MutexGuard<'a, State> {
-        state.accept_loop_waits = true;
         let waited = self.room_made.wait_timeout(state, timeout);
-        let mut state = waited.unwrap_or_else(PoisonError::into_inner).0;
-        state.accept_loop_waits = false;
-        state
+        waited.unwrap_or_else(PoisonError::into_inner).0
     }
 }
 
@@ -297,15 +309,15 @@ impl Worker {
             self.serve(job);
             let mut state = self.shared.lock();
             let member = state.member(self.id);
-            member.give_way = false;
+            let gave_way = std::mem::take(&mut member.give_way);
             // A newcomer may wait already, handed over as this one gave way.
             if member.job.is_none() {
+                // One fewer on its way out, if it gave way for room.
+                state.making_room -=
+                    usize::from(gave_way).min(state.making_room);
                 state.idle.push(self.id);
-                let accept_loop_waits = state.accept_loop_waits;
                 drop(state);
-                if accept_loop_waits {
-                    self.shared.room_made.notify_one();
-                }
+                self.shared.room_made.notify_one(); // For an accept loop waiting.
             }
         }
     }
@@ -315,6 +327,7 @@ impl Worker {
     /// more than [`FLOOR_THREADS`].
     fn next_job(&self) -> Option<Job> {
         let mut state = self.shared.lock();
+        let wake = Arc::clone(&state.member(self.id).wake);
         let mut idle_since = Instant::now();
         loop {
             // The job slot first: a hand-off at the instant of retiring
@@ -327,13 +340,15 @@ impl Worker {
             let retire = idle_for >= state.idle_retirement;
             if state.stopping || retire && state.members.len() > FLOOR_THREADS {
                 state.leave(self.id);
+                drop(state);
+                self.shared.room_made.notify_all(); // For `Drop`, waiting.
                 return None;
             }
             if retire {
                 idle_since = Instant::now();
             }
             let left = state.idle_retirement.saturating_sub(idle_for);
-            let waited = self.wake.wait_timeout(state, left);
+            let waited = wake.wait_timeout(state, left);
             state = waited.unwrap_or_else(PoisonError::into_inner).0;
         }
     }
@@ -346,20 +361,24 @@ impl Worker {
         let client = Arc::new(client);
         let wait = self.shared.wait;
         let deadline = wait.and_then(|wait| accepted_at.checked_add(wait));
-        let mut first_byte = [0u8; 1];
-        let peek = |socket: &TcpStream| socket.peek(&mut first_byte);
+        let peek = |socket: &TcpStream| socket.peek(&mut [0u8; 1]);
         let waited = match client.set_write_timeout(wait) {
             Ok(()) => {
                 self.wait_while_silent(&client, accepted_at, deadline, peek)
             }
             Err(error) => Some(Err(error)),
         };
-        let handled = AssertUnwindSafe(|| handler(&client, address));
+        // The handler's reads wait as `-w` says, not as the last slice did.
+        let handled = AssertUnwindSafe(|| {
+            client.set_read_timeout(wait)?;
+            handler(&client, address)
+        });
         let why = match waited {
             Some(Ok(_)) => match panic::catch_unwind(handled) {
                 Ok(Ok(())) => return self.close(&client, address),
                 Ok(Err(error)) => format!("{error:#}"),
-                Err(_) => return,
+                // std has printed the panic.
+                Err(_) => "the handler panicked: client dropped".to_string(),
             },
             None => {
                 let seconds = accepted_at.elapsed().as_secs_f64();
@@ -407,9 +426,9 @@ impl Worker {
     /// Runs `attempt` (a `peek` or `read`) on a client silent since
     /// `since`, in slices of at most [`WAIT_SLICE`], until it returns or
     /// `deadline` passes (then its timeout error), or the thread is asked
-    /// to give way (then `None`). Once silent for [`LEAST_SILENCE`], the
-    /// client is in the silence queue; once asked to give way, that is the
-    /// answer, whatever `attempt` returned.
+    /// to give way (then `None`). Meanwhile the client is in the silence
+    /// queue. Once asked to give way, that is the answer, whatever
+    /// `attempt` returned.
     fn wait_while_silent(
         &self,
         client: &Arc<TcpStream>,
@@ -417,52 +436,33 @@ impl Worker {
         deadline: Option<Instant>,
         mut attempt: impl FnMut(&TcpStream) -> io::Result<usize>,
     ) -> Option<io::Result<usize>> {
-        // No client can be asked to give way before LEAST_SILENCE, so the
-        // first try joins the silence queue only if it times out: most
-        // clients never take the lock here.
-        let mut queued = false;
+        let mut state = self.shared.lock();
+        state.silent.insert((since, self.id));
+        state.member(self.id).waiting_on = Some(Arc::clone(client));
+        drop(state);
         let outcome = loop {
-            let now = Instant::now();
-            let left = deadline
-                .map(|deadline| deadline.saturating_duration_since(now));
-            let slice = match queued {
-                true => WAIT_SLICE,
-                false => (since + LEAST_SILENCE).saturating_duration_since(now),
-            };
+            let left = deadline.map(|deadline| {
+                deadline.saturating_duration_since(Instant::now())
+            });
             // At least one try, however small `-w` is: a request already
             // there is served. std rounds a timeout below the OS's unit
             // up, never down to "for ever".
-            let slice = left.map_or(slice, |left| left.min(slice));
+            let slice = left.unwrap_or(WAIT_SLICE).min(WAIT_SLICE);
             let slice = slice.max(Duration::from_nanos(1));
             let result = client
                 .set_read_timeout(Some(slice))
                 .and_then(|()| attempt(client));
-            // Only the slice of time ended, or a signal came: wait on.
-            let error = match result {
-                Err(error)
-                    if common::is_timeout(&error)
-                        || error.kind() == ErrorKind::Interrupted =>
-                {
-                    error
-                }
-                result => break Some(result),
-            };
-            if left.is_some_and(|left| left <= slice) {
-                break Some(Err(error));
+            // Unless only the slice of time ended, or a signal came, or
+            // the deadline has passed, wait on.
+            let wait_on = matches!(&result, Err(error) if common::is_timeout(error)
+                || error.kind() == ErrorKind::Interrupted);
+            if !wait_on || left.is_some_and(|left| left <= slice) {
+                break Some(result);
             }
-            let mut state = self.shared.lock();
-            if state.asked_to_give_way(self.id) {
+            if self.shared.lock().asked_to_give_way(self.id) {
                 break None;
             }
-            if !queued {
-                state.silent.insert((since, self.id));
-                state.member(self.id).waiting_on = Some(Arc::clone(client));
-                queued = true;
-            }
         };
-        if !queued {
-            return outcome;
-        }
         let mut state = self.shared.lock();
         state.silent.remove(&(since, self.id));
         state.member(self.id).waiting_on = None;
@@ -472,14 +472,26 @@ impl Worker {
 
 impl State {
     fn member(&mut self, id: usize) -> &mut Member {
-        let member = self.members.get_mut(&id);
-        member.expect("each thread should be a member")
+        self.members.get_mut(&id).expect("each thread should be a member")
     }
 
     /// Takes a thread out of the crew.
     fn leave(&mut self, id: usize) {
         self.idle.retain(|&idle| idle != id);
         self.members.remove(&id);
+    }
+
+    /// For [`Crew::make_room`]: asks the longest-silent client to give way,
+    /// unless one asked before is still on its way out (then one client
+    /// would leave for each retry of `accept`, not for each descriptor).
+    fn ask_one_for_room(&mut self) -> bool {
+        if self.making_room > 0 {
+            return true;
+        }
+        let Ok(id) = self.longest_silent() else { return false };
+        self.making_room += 1;
+        self.ask(id, None);
+        true
     }
 
     fn asked_to_give_way(&mut self, id: usize) -> bool {
@@ -491,9 +503,9 @@ impl State {
     /// otherwise how long until the first one will have.
     fn longest_silent(&mut self) -> Result<usize, Duration> {
         let &(since, id) = self.silent.first().ok_or(LEAST_SILENCE)?;
-        let silent_for = since.elapsed();
-        if silent_for < LEAST_SILENCE {
-            return Err(LEAST_SILENCE - silent_for);
+        let wait = LEAST_SILENCE.saturating_sub(since.elapsed());
+        if !wait.is_zero() {
+            return Err(wait);
         }
         self.silent.remove(&(since, id));
         Ok(id)

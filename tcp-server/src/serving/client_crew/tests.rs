@@ -145,6 +145,62 @@ fn make_room_drops_the_longest_silent_client() {
     assert!(still_held(&younger));
 }
 
+/// Out of descriptors, one client gives way at a time: a second request
+/// for room while the first client is on its way out drops nobody else
+/// (asked under one lock here, so that it cannot have left yet). With no
+/// wake-up by `shutdown` (Windows has none) and nothing sent, the client
+/// leaves at the end of a slice, on the flag alone; then the next request
+/// drops the other.
+#[test]
+fn make_room_asks_one_client_at_a_time() {
+    let pairs = Pairs::new();
+    let mut crew = Crew::new(2, None).expect("starts");
+    crew.shared.lock().wake_by_shutdown = false;
+    let (mut oldest, server, address) = pairs.pair();
+    crew.start(echo_or_panic, server, address);
+    until_silent(&crew, 1);
+    let (mut younger, server, address) = pairs.pair();
+    crew.start(echo_or_panic, server, address);
+    until_silent(&crew, 2);
+    let mut state = crew.shared.lock();
+    assert!(state.ask_one_for_room());
+    assert!(state.ask_one_for_room());
+    assert_eq!(state.silent.len(), 1, "the younger should still be held");
+    drop(state);
+    assert_eq!(answer(&mut oldest).expect("a clean end"), []);
+    let started = Instant::now();
+    while crew.shared.lock().making_room > 0 {
+        assert!(started.elapsed() < PATIENCE, "never left");
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert!(still_held(&younger));
+    assert!(crew.make_room(Duration::ZERO));
+    assert_eq!(answer(&mut younger).expect("a clean end"), []);
+}
+
+/// The handler's reads wait as `-w` says (here: for ever), not as the
+/// crew's last slice of waiting did: a second part of a request that
+/// comes later than a slice still reaches the handler.
+#[test]
+fn the_handler_reads_with_the_wait_not_the_slice() {
+    fn read_twice(mut socket: &TcpStream, _: SocketAddr) -> anyhow::Result<()> {
+        let mut request = [0u8; 2];
+        socket.read_exact(&mut request)?;
+        socket.write_all(&request)?;
+        socket.shutdown(std::net::Shutdown::Write)?;
+        Ok(())
+    }
+    let pairs = Pairs::new();
+    let mut crew = Crew::new(1, None).expect("starts");
+    let (mut client, server, address) = pairs.pair();
+    client.write_all(b"a").expect("sends");
+    crew.start(read_twice, server, address);
+    // Longer than any slice: a leaked slice timeout fails the read.
+    thread::sleep(WAIT_SLICE + LEAST_SILENCE);
+    client.write_all(b"b").expect("sends");
+    assert_eq!(answer(&mut client).expect("a clean end"), b"ab");
+}
+
 /// Whether the server still holds the connection open: a read waits,
 /// rather than see the end of the stream or a reset.
 fn still_held(mut client: &TcpStream) -> bool {
@@ -240,10 +296,12 @@ fn a_client_still_sending_after_the_answer_keeps_its_thread() {
     });
     let mut last_sent = Duration::ZERO;
     while started.elapsed() < Duration::from_millis(400) {
+        // Before the write: the server's silence cannot start sooner.
+        let sending = started.elapsed();
         if talker.write_all(b"more").is_err() {
             break; // Dropped: only after a long enough silence.
         }
-        last_sent = started.elapsed();
+        last_sent = sending;
         thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(answer(&mut newcomer).expect("a clean end"), [3]);
