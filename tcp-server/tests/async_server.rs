@@ -354,6 +354,16 @@ fn bad_input_gets_a_clear_error() {
     );
 }
 
+/// Where `a_shortage_of_descriptors_is_reported_and_outlived` cannot run, say so (the test below says what it checks).
+#[cfg(not(unix))]
+#[test]
+fn a_shortage_of_descriptors_is_reported_and_outlived() {
+    support::not_on_this_system(
+        "a_shortage_of_descriptors_is_reported_and_outlived",
+        "it limits descriptors with `ulimit -n`, a Unix shell built-in",
+    );
+}
+
 /// With 32 file descriptors and 40 silent clients, `accept` runs short:
 /// the server says so at most once a second rather than at every retry,
 /// and serves a normal client once `-w` has dropped silent ones.

@@ -310,6 +310,17 @@ fn start_with_descriptors(
     (server, address)
 }
 
+/// Where `serves_normal_clients_when_silent_ones_outnumber_descriptors` cannot run, say so (the test below says what it checks).
+#[cfg(not(unix))]
+#[test]
+fn serves_normal_clients_when_silent_ones_outnumber_descriptors()
+ {
+    support::not_on_this_system(
+        "serves_normal_clients_when_silent_ones_outnumber_descriptors",
+        "it limits descriptors with `ulimit -n`, a Unix shell built-in",
+    );
+}
+
 /// With 32 file descriptors and 60 silent clients held open, normal
 /// clients are still served at once: silent clients are dropped to make
 /// room, each with a log line, and the shortage is reported at most once a
@@ -365,6 +376,16 @@ fn serves_normal_clients_when_silent_ones_outnumber_descriptors()
     );
     assert!(took < Duration::from_secs(30), "{took:?}");
     drop(silent);
+}
+
+/// Where `the_thread_bound_holds` cannot run, say so (the test below says what it checks).
+#[cfg(not(target_os = "linux"))]
+#[test]
+fn the_thread_bound_holds() {
+    support::not_on_this_system(
+        "the_thread_bound_holds",
+        "it counts threads in /proc, which only Linux has",
+    );
 }
 
 /// With `--max-clients 4`, 20 silent clients never make the server run
@@ -726,6 +747,16 @@ fn a_client_that_never_closes_gives_way() {
     }
     panic!(
         "5 tries, each too slow to tell: is the machine that busy?"
+    );
+}
+
+/// Where `a_tiny_wait_serves_requests_already_there` cannot run, say so (the test below says what it checks).
+#[cfg(not(unix))]
+#[test]
+fn a_tiny_wait_serves_requests_already_there() {
+    support::not_on_this_system(
+        "a_tiny_wait_serves_requests_already_there",
+        "it pauses the server with SIGSTOP, which Windows has not",
     );
 }
 
