@@ -82,7 +82,6 @@ pub type Handler = fn(&TcpStream, SocketAddr) -> anyhow::Result<()>;
 /// The crew, as the accept loop sees it.
 pub struct Crew {
     shared: Arc<Shared>,
-    handles: Vec<JoinHandle<()>>,
 }
 
 struct Shared {
@@ -97,6 +96,8 @@ struct Shared {
 #[derive(Default)]
 struct State {
     members: HashMap<usize, Member>,
+    /// Every thread started and not yet joined.
+    handles: Vec<JoinHandle<()>>,
     /// Idle threads, the most recently idle last.
     idle: Vec<usize>,
     /// Threads waiting on a silent client, by (silence start, thread).
@@ -157,7 +158,7 @@ impl Crew {
         });
         let shared =
             Arc::new(Shared { state, room_made: Condvar::new(), wait });
-        let mut crew = Crew { shared, handles: Vec::new() };
+        let mut crew = Crew { shared };
         crew.start_thread()?;
         Ok(crew)
     }
@@ -221,7 +222,6 @@ impl Crew {
     /// room for it, the member leaves and the bound becomes the threads the
     /// crew has (the log says so once).
     fn start_thread(&mut self) -> io::Result<()> {
-        self.handles.retain(|handle| !handle.is_finished());
         let mut state = self.shared.lock();
         let (id, threads, mapped_room) =
             (state.next_id, state.members.len(), state.mapped_room);
@@ -233,18 +233,14 @@ impl Crew {
         let started = room_for_a_thread(threads, mapped_room).and_then(|()| {
             // The stack the reserve above counts on, whatever
             // RUST_MIN_STACK says.
-            let builder = thread::Builder::new()
-                .name("client".to_string())
-                .stack_size(THREAD_STACK_SIZE);
-            builder.spawn(move || worker.serve_clients())
+            let builder = thread::Builder::new().stack_size(THREAD_STACK_SIZE);
+            builder.name("client".into()).spawn(move || worker.serve_clients())
         });
         let handle = started.inspect_err(|error| {
             let mut state = self.shared.lock();
             state.leave(id);
             let lower = threads > 0 && threads < state.max_threads;
-            if lower {
-                state.max_threads = threads;
-            }
+            state.max_threads = if lower { threads } else { state.max_threads };
             drop(state); // Printing may block: never under the lock.
             if lower {
                 say!(
@@ -253,7 +249,7 @@ impl Crew {
                 );
             }
         })?;
-        self.handles.push(handle); // To join it when the crew is dropped.
+        self.shared.lock().handles.push(handle); // Joined when dropped.
         Ok(())
     }
 }
@@ -270,15 +266,17 @@ impl Drop for Crew {
         for id in state.members.keys().copied().collect::<Vec<_>>() {
             state.ask(id, None);
         }
+        let still_there = |state: &mut State| !state.members.is_empty();
         let room_made = &self.shared.room_made;
-        let waited = room_made.wait_timeout_while(state, STOP_LIMIT, |state| {
-            !state.members.is_empty()
-        });
-        let stuck =
-            waited.unwrap_or_else(PoisonError::into_inner).1.timed_out();
-        let joinable = |handle: &JoinHandle<()>| !stuck || handle.is_finished();
-        for handle in self.handles.drain(..).filter(joinable) {
-            let _ = handle.join();
+        let ended =
+            room_made.wait_timeout_while(state, STOP_LIMIT, still_there);
+        let (mut state, ended) = ended.unwrap_or_else(PoisonError::into_inner);
+        let handles = std::mem::take(&mut state.handles);
+        drop(state);
+        for handle in handles {
+            if !ended.timed_out() || handle.is_finished() {
+                let _ = handle.join();
+            }
         }
     }
 }
@@ -340,7 +338,14 @@ impl Worker {
             let retire = idle_for >= state.idle_retirement;
             if state.stopping || retire && state.members.len() > FLOOR_THREADS {
                 state.leave(self.id);
+                // Threads that retired before are joined now: a thread's
+                // stack is given back only once it is joined.
+                let handles = std::mem::take(&mut state.handles).into_iter();
+                let (finished, running): (Vec<_>, _) =
+                    handles.partition(JoinHandle::is_finished);
+                state.handles = running;
                 drop(state);
+                finished.into_iter().for_each(|handle| drop(handle.join()));
                 self.shared.room_made.notify_all(); // For `Drop`, waiting.
                 return None;
             }
