@@ -100,8 +100,8 @@ fn a_shortage_drops_the_silent_client() {
     let (server, peer) = listener.accept().expect("accepts");
     crew.start(echo, server, peer);
     // Silent for LEAST_SILENCE at least, which no scheduler can shorten.
-    // Its thread queues it only when its first wait ends, so we retry as
-    // the accept loop does, until the client sees its end.
+    // The accept loop retries until a thread comes free; so do we, until
+    // the client sees its end.
     thread::sleep(LEAST_SILENCE);
     let shortage = || io::Error::from_raw_os_error(EMFILE);
     let mut errors = AcceptErrors::default();
