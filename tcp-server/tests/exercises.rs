@@ -47,6 +47,36 @@ const ATTEMPTS: &[Attempt] = &[
         line: UNSOLVED[3],
     },
     Attempt {
+        exercise: 7,
+        patch: Some("exercise-7-step-1"),
+        line: "exercise 7: sent b'Hello!', got b'ACK!'; send back each message you receive",
+    },
+    Attempt {
+        exercise: 7,
+        patch: Some("exercise-7-step-2"),
+        line: "exercise 7: does not compile yet: line 126: `break` inside `async` function: cannot `break` inside `async` function [E0267]",
+    },
+    Attempt {
+        exercise: 7,
+        patch: Some("exercise-7-step-3"),
+        line: "exercise 7: echoed only the first message; keep reading until `read` returns 0",
+    },
+    Attempt {
+        exercise: 8,
+        patch: Some("exercise-8-step-1"),
+        line: "exercise 8: printed no `[*] Received so far: 6 bytes` line; print the total after each request",
+    },
+    Attempt {
+        exercise: 8,
+        patch: Some("exercise-8-step-2"),
+        line: "exercise 8: does not compile yet: line 94: cannot find value `total_received` in this scope [E0425]",
+    },
+    Attempt {
+        exercise: 8,
+        patch: Some("exercise-8-step-3"),
+        line: "exercise 8: does not compile yet: line 99: cannot find value `total_received` in this scope [E0425]",
+    },
+    Attempt {
         exercise: 5,
         patch: Some("exercise-5-step-1"),
         line: "exercise 5: does not compile yet: line 87: cannot find value `failed_accepts` in this scope [E0425]",
