@@ -451,16 +451,12 @@ fn strace_server(
         // socket, as the trace shows (strace writes each call as it
         // happens), so that a crew can give the next client the same
         // thread; then a moment for the thread to wait again.
-        let closed = format!("->{client}]>) = 0");
         let started = Instant::now();
-        while !std::fs::read_to_string(&trace_file)
-            .unwrap_or_default()
-            .lines()
-            .any(|line| {
-                line.contains("close(")
-                    && line.contains(&closed)
-            })
-        {
+        while !closed_in_trace(
+            &std::fs::read_to_string(&trace_file)
+                .unwrap_or_default(),
+            client,
+        ) {
             assert!(
                 started.elapsed() < DEADLINE,
                 "the server never closed {client}"
@@ -470,6 +466,40 @@ fn strace_server(
         thread::sleep(SETTLE_TIME);
     }
     listing(&stop_traced_server(strace, &trace_file))
+}
+
+/// Whether `trace` (strace -f's lines, each after its thread's id) shows
+/// a finished `close` of the server's socket to `client`. On a busy
+/// machine strace may split the call in two lines, `close(...
+/// <unfinished ...>` and later `<... close resumed>) = 0`, when another
+/// thread's call comes between.
+fn closed_in_trace(
+    trace: &str,
+    client: SocketAddr,
+) -> bool {
+    let to_client = format!("->{client}]>");
+    let lines: Vec<&str> = trace.lines().collect();
+    lines.iter().enumerate().any(|(index, line)| {
+        if !(line.contains("close(")
+            && line.contains(&to_client))
+        {
+            return false;
+        }
+        if line.ends_with(") = 0") {
+            return true;
+        }
+        let thread = line
+            .split_whitespace()
+            .next()
+            .unwrap_or_default();
+        line.contains("<unfinished ...>")
+            && lines[index + 1..].iter().any(|later| {
+                later.starts_with(thread)
+                    && later
+                        .contains("<... close resumed>")
+                    && later.ends_with(") = 0")
+            })
+    })
 }
 
 /// Sends the request in two writes, the second after the reply
