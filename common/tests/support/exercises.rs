@@ -320,35 +320,30 @@ fn build(
             .map(|name| name.to_string())
             .collect();
     }
-    // The compiler's messages are separated by blank lines. A `help:` or
-    // `note:` after a blank line belongs to the message before it.
-    // Cargo's own lines, which may follow a message without a blank line,
-    // go first.
-    let compiler_lines: Vec<&str> = stderr
-        .lines()
-        .filter(|line| {
-            !line.starts_with("error: could not compile")
-                && !line
-                    .starts_with("For more information")
-                && !line.starts_with("warning: `")
-        })
-        .collect();
-    let compiler_text = compiler_lines.join("\n");
+    // Each of the compiler's messages starts with `error` or `warning` at
+    // the start of a line; its other lines (the `-->` line, the code,
+    // `help:` and `note:`) follow it. A blank line does not always come
+    // between two messages: cargo's own "could not compile" line, which
+    // goes first, may sit between one example's message and the next's.
     let mut messages: Vec<String> = Vec::new();
-    for block in compiler_text.split("\n\n") {
-        let block = block.trim_matches('\n');
-        if block.starts_with("warning")
-            || block.starts_with("error")
+    for line in stderr.lines() {
+        if line.starts_with("error: could not compile")
+            || line.starts_with("For more information")
+            || line.starts_with("warning: `")
         {
-            messages.push(block.to_string());
-        } else if block.starts_with("help")
-            || block.starts_with("note")
-        {
-            if let Some(last) = messages.last_mut() {
-                last.push_str("\n\n");
-                last.push_str(block);
-            }
+            continue;
         }
+        if line.starts_with("error")
+            || line.starts_with("warning")
+        {
+            messages.push(line.to_string());
+        } else if let Some(last) = messages.last_mut() {
+            last.push('\n');
+            last.push_str(line);
+        }
+    }
+    for message in &mut messages {
+        message.truncate(message.trim_end().len());
     }
     Built { failed, messages }
 }
